@@ -1,0 +1,130 @@
+package models
+
+import "fmt"
+
+// LatentKind says where latents live and how the prior is sampled.
+type LatentKind string
+
+// The latent kinds.
+const (
+	// Gaussian latents have the prior N(0, I).
+	Gaussian LatentKind = "gaussian"
+	// Sphere latents have unit norm; the prior is a normalised N(0, I) draw.
+	Sphere LatentKind = "sphere"
+)
+
+// EncoderKind says what the encoder's head gives.
+type EncoderKind string
+
+// The encoder kinds.
+const (
+	// Posterior encoders give "mu" and "logvar" of a diagonal Gaussian.
+	Posterior EncoderKind = "posterior"
+	// Deterministic encoders give "z" directly.
+	Deterministic EncoderKind = "deterministic"
+	// Spherical encoders give "z" normalised to the unit sphere.
+	Spherical EncoderKind = "spherical"
+)
+
+// Backbone configures the DCGAN-style convolutional backbone: an encoder of stride-2 k4
+// convolutions and a decoder of stride-2 k4 transposed convolutions, mirror images.
+type Backbone struct {
+	Resolution int   `json:"resolution"` // input height and width, a multiple of 2^len(Widths)
+	Channels   int   `json:"channels"`   // 1 (grey) or 3 (RGB)
+	Widths     []int `json:"widths"`     // channels after each encoder stage, e.g. [32, 64, 128]
+	Latent     int   `json:"latent"`     // latent size
+	BatchNorm  bool  `json:"batch_norm"` // batch norm after every conv but the first and last
+}
+
+// DefaultBackbone is the 32×32 grey backbone of the built-in models.
+func DefaultBackbone() Backbone {
+	return Backbone{Resolution: 32, Channels: 1, Widths: []int{32, 64, 128}, Latent: 32}
+}
+
+// Validate checks that the backbone's sizes fit together.
+func (b Backbone) Validate() error {
+	if b.Channels != 1 && b.Channels != 3 {
+		return fmt.Errorf("backbone: channels must be 1 or 3, got %d", b.Channels)
+	}
+	if len(b.Widths) == 0 || b.Latent <= 0 {
+		return fmt.Errorf("backbone: need at least one width and a positive latent size")
+	}
+	for _, w := range b.Widths {
+		if w <= 0 {
+			return fmt.Errorf("backbone: widths must be positive, got %v", b.Widths)
+		}
+	}
+	if b.Resolution <= 0 || b.Resolution%(1<<len(b.Widths)) != 0 {
+		return fmt.Errorf("backbone: resolution %d is not a multiple of %d", b.Resolution, 1<<len(b.Widths))
+	}
+	return nil
+}
+
+// bottom is the spatial size after the last encoder stage.
+func (b Backbone) bottom() int { return b.Resolution >> len(b.Widths) }
+
+func (b Backbone) bn(name string, ch int) []Layer {
+	if !b.BatchNorm {
+		return nil
+	}
+	return []Layer{{Op: BatchNorm, Name: name, In: ch, Out: ch, Epsilon: 1e-5, Momentum: 0.9}}
+}
+
+// Encoder describes the encoder net with the given head.
+func (b Backbone) Encoder(kind EncoderKind) Net {
+	var trunk []Layer
+	in := b.Channels
+	for i, w := range b.Widths {
+		trunk = append(trunk, Layer{Op: Conv, Name: fmt.Sprintf("conv%d", i), In: in, Out: w, Kernel: 4, Stride: 2, Pad: 1})
+		if i > 0 {
+			trunk = append(trunk, b.bn(fmt.Sprintf("bn%d", i), w)...)
+		}
+		trunk = append(trunk, Layer{Op: LeakyReLU, Name: fmt.Sprintf("act%d", i), Alpha: 0.2})
+		in = w
+	}
+	trunk = append(trunk, Layer{Op: Flatten, Name: "flatten"})
+	feat := in * b.bottom() * b.bottom()
+	head := func(name string) Layer {
+		return Layer{Op: Dense, Name: name, In: feat, Out: b.Latent}
+	}
+	var outs []Output
+	switch kind {
+	case Posterior:
+		outs = []Output{{Name: "mu", Layers: []Layer{head("mu")}}, {Name: "logvar", Layers: []Layer{head("logvar")}}}
+	case Deterministic:
+		outs = []Output{{Name: "z", Layers: []Layer{head("z")}}}
+	case Spherical:
+		outs = []Output{{Name: "z", Layers: []Layer{head("z"), {Op: L2Normalize, Name: "normalize"}}}}
+	default:
+		panic(fmt.Sprintf("models: unknown encoder kind %q", kind))
+	}
+	return Net{Name: "encoder", Input: "image", InShape: []int{b.Channels, b.Resolution, b.Resolution}, Trunk: trunk, Outputs: outs}
+}
+
+// Decoder describes a decoder (or generator) net called name: latent z to an image in [0,1].
+func (b Backbone) Decoder(name string) Net {
+	n := len(b.Widths)
+	top := b.Widths[n-1]
+	trunk := []Layer{
+		{Op: Dense, Name: "fc", In: b.Latent, Out: top * b.bottom() * b.bottom()},
+		{Op: Unflatten, Name: "unflatten", Shape: []int{top, b.bottom(), b.bottom()}},
+	}
+	trunk = append(trunk, b.bn("bn_fc", top)...)
+	trunk = append(trunk, Layer{Op: ReLU, Name: "act_fc"})
+	in := top
+	for i := n - 2; i >= -1; i-- {
+		out := b.Channels
+		if i >= 0 {
+			out = b.Widths[i]
+		}
+		stage := n - 2 - i
+		trunk = append(trunk, Layer{Op: ConvTranspose, Name: fmt.Sprintf("deconv%d", stage), In: in, Out: out, Kernel: 4, Stride: 2, Pad: 1})
+		if i >= 0 {
+			trunk = append(trunk, b.bn(fmt.Sprintf("bn%d", stage), out)...)
+			trunk = append(trunk, Layer{Op: ReLU, Name: fmt.Sprintf("act%d", stage)})
+		}
+		in = out
+	}
+	return Net{Name: name, Input: "z", InShape: []int{b.Latent}, Trunk: trunk,
+		Outputs: []Output{{Name: "image", Layers: []Layer{{Op: Sigmoid, Name: "sigmoid"}}}}}
+}

@@ -1,0 +1,63 @@
+package models
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Family describes a training method as data: the nets it trains, which of them are
+// exported, and which exported graph reconstructs and samples.
+type Family struct {
+	Name        string
+	Description string
+	Latent      LatentKind
+	Encoder     EncoderKind
+	// Exported lists the nets written to ONNX, by name ("encoder", "decoder", ...).
+	Exported []string
+	// Reconstruct and Sample name the exported decoder-like graph used for each.
+	Reconstruct, Sample string
+}
+
+var families = map[string]Family{
+	"vae": {
+		Name:        "vae",
+		Description: "Variational autoencoder (Kingma & Welling), beta-weighted KL",
+		Latent:      Gaussian,
+		Encoder:     Posterior,
+		Exported:    []string{"encoder", "decoder"},
+		Reconstruct: "decoder",
+		Sample:      "decoder",
+	},
+}
+
+// Lookup returns the family called name.
+func Lookup(name string) (Family, error) {
+	f, ok := families[name]
+	if !ok {
+		return Family{}, fmt.Errorf("unknown family %q (known: %v)", name, Names())
+	}
+	return f, nil
+}
+
+// Names lists the known families in order.
+func Names() []string {
+	var ns []string
+	for n := range families {
+		ns = append(ns, n)
+	}
+	sort.Strings(ns)
+	return ns
+}
+
+// Nets returns the exported nets of the family on backbone b, in Exported order.
+func (f Family) Nets(b Backbone) []Net {
+	var nets []Net
+	for _, name := range f.Exported {
+		if name == "encoder" {
+			nets = append(nets, b.Encoder(f.Encoder))
+		} else {
+			nets = append(nets, b.Decoder(name))
+		}
+	}
+	return nets
+}

@@ -1,0 +1,177 @@
+// Package models describes the networks of latentzoo as data: backbones (encoder, decoder)
+// and families (which nets a method trains, which graphs reconstruct and sample).
+//
+// One description feeds both the GoMLX training graph (package train) and the ONNX writer
+// (package export), so no architecture is written twice. Tensors are NCHW; parameters are
+// stored in the layout ONNX uses for the corresponding operator, so export copies them as
+// they are.
+package models
+
+import "fmt"
+
+// Op names a layer's operation.
+type Op string
+
+// The layer operations a Net may use.
+const (
+	// Conv is a 2-D convolution. Params: weight [Out, In, K, K], bias [Out].
+	Conv Op = "conv"
+	// ConvTranspose is a 2-D transposed convolution (ONNX ConvTranspose semantics).
+	// Params: weight [In, Out, K, K], bias [Out].
+	ConvTranspose Op = "convtranspose"
+	// Dense is a fully connected layer y = x·W + b. Params: weight [In, Out], bias [Out].
+	Dense Op = "dense"
+	// BatchNorm normalises over N, H, W per channel (or over N per feature for rank-2 input).
+	// Params: scale, bias, mean, var, each [Out]; mean and var are running statistics.
+	BatchNorm Op = "batchnorm"
+	// LeakyReLU is max(x, Alpha·x).
+	LeakyReLU Op = "leakyrelu"
+	// ReLU is max(x, 0).
+	ReLU Op = "relu"
+	// Sigmoid is 1/(1+exp(-x)).
+	Sigmoid Op = "sigmoid"
+	// Flatten reshapes [N, C, H, W] to [N, C·H·W].
+	Flatten Op = "flatten"
+	// Unflatten reshapes [N, C·H·W] to [N, Shape...].
+	Unflatten Op = "unflatten"
+	// L2Normalize divides each row by its Euclidean norm (spherical latents).
+	L2Normalize Op = "l2normalize"
+)
+
+// Layer is one step of a Net.
+type Layer struct {
+	Op   Op
+	Name string // unique within the Net; parameter names are Net.Name + "/" + Name + "/" + param
+	// In and Out are channels (conv, batch norm) or features (dense).
+	In, Out int
+	// Kernel, Stride and Pad describe square convolutions.
+	Kernel, Stride, Pad int
+	// Alpha is the negative slope of LeakyReLU.
+	Alpha float32
+	// Shape is the per-example target shape of Unflatten, e.g. [128, 4, 4].
+	Shape []int
+	// Epsilon and Momentum configure BatchNorm (running = Momentum·running + (1-Momentum)·batch).
+	Epsilon, Momentum float32
+}
+
+// Role says how a parameter is initialised and whether it is trained by gradient.
+type Role string
+
+// The parameter roles.
+const (
+	Weight      Role = "weight"       // trained; random initialisation
+	Bias        Role = "bias"         // trained; zeros
+	Scale       Role = "scale"        // trained; ones
+	RunningMean Role = "running_mean" // not trained by gradient; zeros
+	RunningVar  Role = "running_var"  // not trained by gradient; ones
+)
+
+// Param is one named parameter tensor.
+type Param struct {
+	Name  string
+	Shape []int
+	Role  Role
+	// FanIn is the number of inputs feeding one output, for weight initialisation.
+	FanIn int
+}
+
+// Size is the number of elements of the parameter.
+func (p Param) Size() int {
+	n := 1
+	for _, d := range p.Shape {
+		n *= d
+	}
+	return n
+}
+
+// Trainable reports whether the parameter is updated by the optimiser.
+func (p Param) Trainable() bool { return p.Role != RunningMean && p.Role != RunningVar }
+
+// Params lists the parameters of the layer, named under prefix.
+func (l Layer) Params(prefix string) []Param {
+	base := prefix + "/" + l.Name + "/"
+	switch l.Op {
+	case Conv:
+		return []Param{
+			{Name: base + "weight", Shape: []int{l.Out, l.In, l.Kernel, l.Kernel}, Role: Weight, FanIn: l.In * l.Kernel * l.Kernel},
+			{Name: base + "bias", Shape: []int{l.Out}, Role: Bias},
+		}
+	case ConvTranspose:
+		// Each output pixel of a stride-s transposed conv sees In·(K/s)² inputs.
+		taps := l.Kernel / max(l.Stride, 1)
+		return []Param{
+			{Name: base + "weight", Shape: []int{l.In, l.Out, l.Kernel, l.Kernel}, Role: Weight, FanIn: l.In * taps * taps},
+			{Name: base + "bias", Shape: []int{l.Out}, Role: Bias},
+		}
+	case Dense:
+		return []Param{
+			{Name: base + "weight", Shape: []int{l.In, l.Out}, Role: Weight, FanIn: l.In},
+			{Name: base + "bias", Shape: []int{l.Out}, Role: Bias},
+		}
+	case BatchNorm:
+		return []Param{
+			{Name: base + "scale", Shape: []int{l.Out}, Role: Scale},
+			{Name: base + "bias", Shape: []int{l.Out}, Role: Bias},
+			{Name: base + "mean", Shape: []int{l.Out}, Role: RunningMean},
+			{Name: base + "var", Shape: []int{l.Out}, Role: RunningVar},
+		}
+	}
+	return nil
+}
+
+// Output is a named output of a Net: the trunk's features passed through Layers.
+type Output struct {
+	Name   string // tensor name, as in DESIGN.md: "mu", "logvar", "z", "image"
+	Layers []Layer
+}
+
+// Net is a feed-forward network: one input, a shared trunk, one or more output heads.
+type Net struct {
+	Name    string // "encoder", "decoder", "generator", ...
+	Input   string // input tensor name: "image" or "z"
+	InShape []int  // per-example input shape: [C, H, W] or [latent]
+	Trunk   []Layer
+	Outputs []Output
+}
+
+// Params lists every parameter of the Net in a stable order.
+func (n Net) Params() []Param {
+	var ps []Param
+	for _, l := range n.Trunk {
+		ps = append(ps, l.Params(n.Name)...)
+	}
+	for _, o := range n.Outputs {
+		for _, l := range o.Layers {
+			ps = append(ps, l.Params(n.Name)...)
+		}
+	}
+	return ps
+}
+
+// Validate checks that layer names are unique and shapes chain.
+func (n Net) Validate() error {
+	seen := map[string]bool{}
+	check := func(l Layer) error {
+		if seen[l.Name] {
+			return fmt.Errorf("net %s: duplicate layer name %q", n.Name, l.Name)
+		}
+		seen[l.Name] = true
+		return nil
+	}
+	for _, l := range n.Trunk {
+		if err := check(l); err != nil {
+			return err
+		}
+	}
+	for _, o := range n.Outputs {
+		for _, l := range o.Layers {
+			if err := check(l); err != nil {
+				return err
+			}
+		}
+	}
+	if len(n.Outputs) == 0 {
+		return fmt.Errorf("net %s: no outputs", n.Name)
+	}
+	return nil
+}

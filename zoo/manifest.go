@@ -1,0 +1,78 @@
+// Package zoo holds latentzoo's model entries: the manifest format, the local store, and the
+// entries built into the binary.
+package zoo
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// SchemaVersion is the manifest format version written by this code.
+const SchemaVersion = 1
+
+// File is one file of an entry, addressed by its digest.
+type File struct {
+	Path   string `json:"path"`   // relative to the entry's folder, e.g. "encoder.onnx"
+	Digest string `json:"digest"` // "sha256:<64 hex>"
+	Size   int64  `json:"size"`   // bytes
+}
+
+// Manifest describes a zoo entry: what the model is, how it was trained, how it scored, and
+// the files that make it up.
+type Manifest struct {
+	SchemaVersion int    `json:"schema_version"`
+	Name          string `json:"name"` // family/dataset:tag
+	Family        string `json:"family"`
+	Dataset       string `json:"dataset"`
+	Resolution    int    `json:"resolution"`
+	Channels      int    `json:"channels"`
+	LatentSize    int    `json:"latent_size"`
+	LatentKind    string `json:"latent_kind"` // "gaussian" or "sphere"
+	// Graphs maps a graph's role ("encoder", "decoder", "generator", ...) to its file.
+	Graphs map[string]string `json:"graphs"`
+	// Reconstruct and Sample name the graph (a key of Graphs) that decodes for each use.
+	Reconstruct string `json:"reconstruct"`
+	Sample      string `json:"sample"`
+	IRVersion   int    `json:"ir_version"`
+	Opset       int    `json:"opset"`
+	// Training is the run's config as written by train, and the code version that ran it.
+	Training    json.RawMessage `json:"training,omitempty"`
+	CodeVersion string          `json:"code_version,omitempty"`
+	// Metrics are measured by eval on the data set's test split.
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+	// Attributes maps an attribute name to its latent direction (file listed in Files).
+	Attributes map[string]string `json:"attributes,omitempty"`
+	License    string            `json:"license,omitempty"`
+	Files      []File            `json:"files"`
+}
+
+// Validate checks the manifest's internal consistency.
+func (m *Manifest) Validate() error {
+	if m.SchemaVersion != SchemaVersion {
+		return fmt.Errorf("manifest %s: schema version %d, want %d", m.Name, m.SchemaVersion, SchemaVersion)
+	}
+	if m.Resolution <= 0 || m.Channels <= 0 || m.LatentSize <= 0 {
+		return fmt.Errorf("manifest %s: resolution, channels and latent size must be positive", m.Name)
+	}
+	if m.LatentKind != "gaussian" && m.LatentKind != "sphere" {
+		return fmt.Errorf("manifest %s: unknown latent kind %q", m.Name, m.LatentKind)
+	}
+	files := map[string]bool{}
+	for _, f := range m.Files {
+		files[f.Path] = true
+	}
+	if _, ok := m.Graphs["encoder"]; !ok {
+		return fmt.Errorf("manifest %s: no encoder graph", m.Name)
+	}
+	for role, path := range m.Graphs {
+		if !files[path] {
+			return fmt.Errorf("manifest %s: graph %s file %q is not listed in files", m.Name, role, path)
+		}
+	}
+	for _, use := range []string{m.Reconstruct, m.Sample} {
+		if _, ok := m.Graphs[use]; !ok {
+			return fmt.Errorf("manifest %s: graph %q named for reconstruct/sample is not in graphs", m.Name, use)
+		}
+	}
+	return nil
+}
