@@ -46,7 +46,9 @@ type Manifest struct {
 	Files      []File            `json:"files"`
 }
 
-// Validate checks the manifest's internal consistency.
+// Validate checks the manifest's internal consistency: a valid name (see [ParseName]), files
+// with safe relative paths, well-formed digests and sizes, each listed once, and graphs and
+// attributes that refer to listed files.
 func (m *Manifest) Validate() error {
 	if m.SchemaVersion != SchemaVersion {
 		return fmt.Errorf("manifest %s: schema version %d, want %d", m.Name, m.SchemaVersion, SchemaVersion)
@@ -57,8 +59,23 @@ func (m *Manifest) Validate() error {
 	if m.LatentKind != "gaussian" && m.LatentKind != "sphere" {
 		return fmt.Errorf("manifest %s: unknown latent kind %q", m.Name, m.LatentKind)
 	}
+	if _, err := ParseName(m.Name); err != nil {
+		return fmt.Errorf("manifest: %w", err)
+	}
 	files := map[string]bool{}
 	for _, f := range m.Files {
+		if err := validateFilePath(f.Path); err != nil {
+			return fmt.Errorf("manifest %s: %w", m.Name, err)
+		}
+		if err := ValidateDigest(f.Digest); err != nil {
+			return fmt.Errorf("manifest %s: file %s: %w", m.Name, f.Path, err)
+		}
+		if f.Size < 0 {
+			return fmt.Errorf("manifest %s: file %s: negative size %d", m.Name, f.Path, f.Size)
+		}
+		if files[f.Path] {
+			return fmt.Errorf("manifest %s: file %s listed twice", m.Name, f.Path)
+		}
 		files[f.Path] = true
 	}
 	if _, ok := m.Graphs["encoder"]; !ok {
@@ -67,6 +84,11 @@ func (m *Manifest) Validate() error {
 	for role, path := range m.Graphs {
 		if !files[path] {
 			return fmt.Errorf("manifest %s: graph %s file %q is not listed in files", m.Name, role, path)
+		}
+	}
+	for attr, path := range m.Attributes {
+		if !files[path] {
+			return fmt.Errorf("manifest %s: attribute %s file %q is not listed in files", m.Name, attr, path)
 		}
 	}
 	for _, use := range []string{m.Reconstruct, m.Sample} {
