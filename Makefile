@@ -1,0 +1,42 @@
+# latentzoo's build. "make test" is what CI runs (.ci/run); "make run" serves the zoo.
+#
+# Settings, each overridable on the command line or from the environment:
+#   BUILD_TAGS  Go build tags for build, vet and test, e.g. BUILD_TAGS=noxla
+#   BUILD_ENV   environment for the go commands, e.g. BUILD_ENV='GOEXPERIMENT=simd'
+#   ADDR        the address "make run" serves on
+#   LATENTZOO_ORT_LIB, ONNXRUNTIME_SHARED_LIBRARY_PATH
+#               the ONNX Runtime library; by default the one "make deps" fetches
+
+BUILD_TAGS ?=
+BUILD_ENV ?=
+ADDR ?= 127.0.0.1:8080
+GO ?= go
+
+ORT_LIB := $(CURDIR)/.deps/onnxruntime/libonnxruntime.so
+export LATENTZOO_ORT_LIB ?= $(ORT_LIB)
+export ONNXRUNTIME_SHARED_LIBRARY_PATH ?= $(LATENTZOO_ORT_LIB)
+
+GOFLAGS_TAGS := $(if $(strip $(BUILD_TAGS)),-tags '$(BUILD_TAGS)')
+GOCMD := $(if $(strip $(BUILD_ENV)),env $(BUILD_ENV)) $(GO)
+
+.PHONY: all deps build run test
+
+all: build
+
+# deps installs the Debian packages and fetches the npm packages into .deps/; it does
+# nothing when everything is there.
+deps:
+	scripts/deps.sh
+
+# build compiles ./latentzoo, built-in zoo entries included.
+build:
+	$(GOCMD) build $(GOFLAGS_TAGS) -o latentzoo ./cmd/latentzoo
+
+# run serves the zoo on $(ADDR).
+run: deps build
+	./latentzoo serve -addr $(ADDR)
+
+# test is CI: vet and every test, with the data sets and ONNX Runtime in place.
+test: deps
+	$(GOCMD) vet $(GOFLAGS_TAGS) ./...
+	$(GOCMD) test $(GOFLAGS_TAGS) ./...
