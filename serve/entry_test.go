@@ -23,7 +23,6 @@ type testModel struct {
 	name     string
 	backbone models.Backbone
 	kind     models.LatentKind
-	encoder  models.EncoderKind
 	nets     []models.Net
 	recon    string
 	sample   string
@@ -36,12 +35,12 @@ func testModels() []testModel {
 	critic.Name = "critic"
 	return []testModel{
 		{
-			name: gaussianName, backbone: g, kind: models.Gaussian, encoder: models.Posterior,
+			name: gaussianName, backbone: g, kind: models.Gaussian,
 			nets:  []models.Net{g.Encoder(models.Posterior), g.Decoder("decoder")},
 			recon: "decoder", sample: "decoder",
 		},
 		{
-			name: sphereName, backbone: s, kind: models.Sphere, encoder: models.Spherical,
+			name: sphereName, backbone: s, kind: models.Sphere,
 			nets:  []models.Net{s.Encoder(models.Spherical), s.Decoder("decoder"), s.Decoder("generator"), critic},
 			recon: "decoder", sample: "generator",
 		},
@@ -74,19 +73,19 @@ func randomParams(net models.Net, seed uint64) map[string][]float32 {
 // manifest, which zoo.WriteEntry completes with the files' digests.
 func (tm testModel) files() (*zoo.Manifest, map[string][]byte, error) {
 	m := &zoo.Manifest{
-		Name:          tm.name,
-		Family:        "test",
-		Dataset:       "random",
-		Resolution:    tm.backbone.Resolution,
-		Channels:      tm.backbone.Channels,
-		LatentSize:    tm.backbone.Latent,
-		LatentKind:    string(tm.kind),
-		Graphs:        map[string]string{},
-		Reconstruct:   tm.recon,
-		Sample:        tm.sample,
-		IRVersion:     export.IRVersion,
-		Opset:         export.Opset,
-		License:       "CC0-1.0",
+		Name:        tm.name,
+		Family:      "test",
+		Dataset:     "random",
+		Resolution:  tm.backbone.Resolution,
+		Channels:    tm.backbone.Channels,
+		LatentSize:  tm.backbone.Latent,
+		LatentKind:  string(tm.kind),
+		Graphs:      map[string]string{},
+		Reconstruct: tm.recon,
+		Sample:      tm.sample,
+		IRVersion:   export.IRVersion,
+		Opset:       export.Opset,
+		License:     "CC0-1.0",
 	}
 	files := map[string][]byte{}
 	for i, net := range tm.nets {

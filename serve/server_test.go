@@ -63,6 +63,16 @@ func testEntries(dir string) ([]zoo.Entry, error) {
 	return entries, nil
 }
 
+// mustEntries builds the test entries in a temporary folder of t.
+func mustEntries(t testing.TB) []zoo.Entry {
+	t.Helper()
+	entries, err := testEntries(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return entries
+}
+
 // part is one part of a multipart form: a file part when file is set.
 type part struct {
 	name string
@@ -70,7 +80,7 @@ type part struct {
 	file bool
 }
 
-func text(name, value string) part   { return part{name: name, data: []byte(value)} }
+func text(name, value string) part    { return part{name: name, data: []byte(value)} }
 func file(name string, b []byte) part { return part{name: name, data: b, file: true} }
 
 // newFormRequest builds a multipart POST.

@@ -1,0 +1,257 @@
+package serve
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/latentzoo/latentzoo/zoo"
+)
+
+func TestListModels(t *testing.T) {
+	var list struct {
+		Default string         `json:"default"`
+		Models  []modelSummary `json:"models"`
+	}
+	wantJSONBody(t, serve(httptest.NewRequest(http.MethodGet, "/models", nil)), &list)
+	if list.Default != gaussianName || len(list.Models) != 2 {
+		t.Fatalf("default %q and %d models, want %s and 2", list.Default, len(list.Models), gaussianName)
+	}
+	g, s := list.Models[0], list.Models[1]
+	if g.Name != gaussianName || !g.Default || g.Resolution != 32 || g.Channels != 1 || g.LatentSize != 32 || g.LatentKind != "gaussian" {
+		t.Errorf("Gaussian model summary %+v", g)
+	}
+	if s.Name != sphereName || s.Default || s.Sample != "generator" || !slices.Equal(s.Decoders, []string{"decoder", "generator"}) {
+		t.Errorf("sphere model summary %+v: want decoders [decoder generator] (not the critic)", s)
+	}
+}
+
+func TestShowModel(t *testing.T) {
+	for _, target := range []string{"/models/" + sphereName, "/models/sphere%2Ftest-colour:v1"} {
+		var d modelDetail
+		wantJSONBody(t, serve(httptest.NewRequest(http.MethodGet, target, nil)), &d)
+		if d.Manifest == nil || d.Manifest.Name != sphereName || d.Name != sphereName {
+			t.Fatalf("%s: manifest %+v", target, d.Manifest)
+		}
+		if _, ok := d.Graphs["critic"]; ok || len(d.Graphs) != 3 {
+			t.Errorf("%s: graphs %v, want encoder, decoder and generator", target, d.Graphs)
+		}
+		enc := d.Graphs["encoder"]
+		if enc.Provider != "CPUExecutionProvider" || len(enc.Inputs) != 1 || enc.Inputs[0].Name != "image" ||
+			!slices.Equal(enc.Inputs[0].Shape[1:], []int64{3, 16, 16}) || enc.Outputs[0].Name != "z" {
+			t.Errorf("%s: encoder %+v", target, enc)
+		}
+		if gen := d.Graphs["generator"]; gen.Inputs[0].Name != "z" || !slices.Equal(gen.Outputs[0].Shape[1:], []int64{3, 16, 16}) {
+			t.Errorf("%s: generator %+v", target, gen)
+		}
+	}
+	// A name without its tag means :latest, which is not served.
+	if w := serve(httptest.NewRequest(http.MethodGet, "/models/sphere/test-colour", nil)); w.Code != http.StatusNotFound {
+		t.Errorf("untagged name: %d, want 404", w.Code)
+	}
+}
+
+func TestHealth(t *testing.T) {
+	for _, target := range []string{"/healthz", "/readyz"} {
+		var body map[string]any
+		wantJSONBody(t, serve(httptest.NewRequest(http.MethodGet, target, nil)), &body)
+		if body["status"] != "ok" && body["status"] != "ready" {
+			t.Errorf("%s: %v", target, body)
+		}
+		if w := serve(httptest.NewRequest(http.MethodHead, target, nil)); w.Code != http.StatusOK {
+			t.Errorf("HEAD %s: %d", target, w.Code)
+		}
+	}
+}
+
+// TestServeShutsDown runs a server on a real listener, then ends its context: Serve must
+// finish the request in progress, return nil, and /readyz must say it is shutting down.
+func TestServeShutsDown(t *testing.T) {
+	s, err := New(Config{DefaultModel: sphereName, Logger: slog.New(slog.DiscardHandler)}, mustEntries(t)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	base := "http://" + ln.Addr().String()
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/readyz: %d", resp.StatusCode)
+	}
+	resp, err = http.Post(base+"/sample?n=1&seed=1", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Model") != sphereName {
+		t.Fatalf("/sample: %d from %q, want 200 from the configured default %s", resp.StatusCode, resp.Header.Get("X-Model"), sphereName)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after its context ended")
+	}
+	w := httptest.NewRecorder()
+	s.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	if w.Code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz after shutdown: %d, want 503", w.Code)
+	}
+}
+
+func TestNewRefuses(t *testing.T) {
+	entries := mustEntries(t)
+	quiet := Config{Logger: slog.New(slog.DiscardHandler)}
+	unknownDefault := quiet
+	unknownDefault.DefaultModel = "vae/other:v1"
+	for _, tt := range []struct {
+		name string
+		cfg  Config
+		all  []int // indexes into entries
+		err  string
+	}{
+		{"no models", quiet, nil, "no models"},
+		{"a model twice", quiet, []int{0, 1, 0}, "given twice"},
+		{"unknown default", unknownDefault, []int{0}, `default model "vae/other:v1"`},
+	} {
+		var sel []zoo.Entry
+		for _, k := range tt.all {
+			sel = append(sel, entries[k])
+		}
+		s, err := New(tt.cfg, sel...)
+		if err == nil {
+			s.Close()
+			t.Errorf("%s: New succeeded", tt.name)
+		} else if !strings.Contains(err.Error(), tt.err) {
+			t.Errorf("%s: %v, want an error containing %q", tt.name, err, tt.err)
+		}
+	}
+}
+
+func TestMetricsEndpoint(t *testing.T) {
+	s, err := New(Config{Logger: slog.New(slog.DiscardHandler)}, mustEntries(t)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	call := func(r *http.Request) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		s.Handler().ServeHTTP(w, r)
+		return w
+	}
+	call(newFormRequest(t, "/reconstruct", file("image", greyPNG)))
+	call(newFormRequest(t, "/reconstruct", file("image", []byte("junk"))))
+	call(httptest.NewRequest(http.MethodPost, "/sample?n=3&seed=1&model="+sphereName, nil))
+	call(httptest.NewRequest(http.MethodGet, "/no/such/page", nil))
+	w := call(httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if w.Code != http.StatusOK || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain; version=0.0.4") {
+		t.Fatalf("/metrics: %d %s", w.Code, w.Header().Get("Content-Type"))
+	}
+	out := w.Body.String()
+	for _, line := range []string{
+		`latentzoo_http_requests_total{route="/reconstruct",method="POST",status="200"} 1`,
+		`latentzoo_http_requests_total{route="/reconstruct",method="POST",status="400"} 1`,
+		`latentzoo_http_requests_total{route="/sample",method="POST",status="200"} 1`,
+		`latentzoo_http_requests_total{route="unmatched",method="GET",status="404"} 1`,
+		`latentzoo_http_request_duration_seconds_count{route="/reconstruct"} 2`,
+		fmt.Sprintf(`latentzoo_inference_duration_seconds_count{model=%q,graph="encoder"} 1`, gaussianName),
+		fmt.Sprintf(`latentzoo_inference_examples_total{model=%q,graph="generator"} 3`, sphereName),
+		"latentzoo_http_requests_in_flight 1", // the /metrics request itself
+	} {
+		if !strings.Contains(out, line+"\n") {
+			t.Errorf("/metrics lacks\n%s\nin\n%s", line, out)
+		}
+	}
+}
+
+// TestConcurrentRequests sends many requests of every kind at once, over real HTTP, and
+// checks each answer against the one the same request gets alone. Run with -race.
+func TestConcurrentRequests(t *testing.T) {
+	ts := httptest.NewServer(testServer.Handler())
+	defer ts.Close()
+	latent := make([]float32, 32)
+	for i := range latent {
+		latent[i] = float32(i%7) - 3
+	}
+	zJSON, _ := json.Marshal(map[string]any{"z": latent})
+	requests := []func() *http.Request{
+		func() *http.Request { return newFormRequest(t, ts.URL+"/reconstruct", file("image", colourJPEG)) },
+		func() *http.Request {
+			return newFormRequest(t, ts.URL+"/interpolate?model="+sphereName, file("a", colourPNG), file("b", greyPNG))
+		},
+		func() *http.Request {
+			r, _ := http.NewRequest(http.MethodPost, ts.URL+"/decode", strings.NewReader(string(zJSON)))
+			r.Header.Set("Content-Type", "application/json")
+			return r
+		},
+		func() *http.Request { r, _ := http.NewRequest(http.MethodPost, ts.URL+"/sample?n=9&seed=5", nil); return r },
+	}
+	fetch := func(r *http.Request) ([]byte, error) {
+		r.RequestURI = ""
+		resp, err := ts.Client().Do(r)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("%s %s: %d %s", r.Method, r.URL.Path, resp.StatusCode, body)
+		}
+		return body, nil
+	}
+	want := make([][]byte, len(requests))
+	for i, req := range requests {
+		var err error
+		if want[i], err = fetch(req()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const perKind = 12
+	var wg sync.WaitGroup
+	errs := make(chan error, perKind*len(requests))
+	for range perKind {
+		for i, req := range requests {
+			r := req()
+			wg.Go(func() {
+				got, err := fetch(r)
+				switch {
+				case err != nil:
+					errs <- err
+				case string(got) != string(want[i]):
+					errs <- fmt.Errorf("%s: concurrent answer differs from the one alone", r.URL.Path)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
