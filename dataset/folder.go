@@ -35,17 +35,7 @@ type folderImage struct {
 	class string // "" for an image without one
 }
 
-// loadFolder reads the PNG and JPEG images (by extension, any case) under root, recursively,
-// skipping names that start with a dot and files of other kinds.
-//
-// Splits: if root has a train/ or test/ subfolder, those folders are the splits. Otherwise
-// each image's split is fixed by a hash of its path relative to root (FNV-1a, 32 bits): the
-// image is in test when the hash is divisible by 10, about one image in ten. Adding or
-// removing images never moves the others between splits.
-//
-// Classes: an image in a subfolder of its split's root belongs to the class named by that
-// subfolder (as torchvision's ImageFolder does); images directly in the root have label -1.
-// The classes are numbered in sorted order over both splits, so labels agree between them.
+// loadFolder reads the images under root as the package documentation describes.
 func loadFolder(root, split string, res, channels int) (*Set, error) {
 	root, err := filepath.Abs(root)
 	if err != nil {

