@@ -37,8 +37,10 @@ type fsEntry struct {
 	where string // for messages: the folder, or "builtin:<path>"
 }
 
+// Manifest returns the entry's validated manifest.
 func (e *fsEntry) Manifest() *Manifest { return e.m }
 
+// ReadFile reads a listed file and checks it against the manifest.
 func (e *fsEntry) ReadFile(p string) ([]byte, error) {
 	i := slices.IndexFunc(e.m.Files, func(f File) bool { return f.Path == p })
 	if i < 0 {
