@@ -55,9 +55,35 @@ func TestShowModel(t *testing.T) {
 			t.Errorf("%s: generator %+v", target, gen)
 		}
 	}
-	// A name without its tag means :latest, which is not served.
-	if w := serve(httptest.NewRequest(http.MethodGet, "/models/sphere/test-colour", nil)); w.Code != http.StatusNotFound {
-		t.Errorf("untagged name: %d, want 404", w.Code)
+}
+
+func TestLookup(t *testing.T) {
+	s := &Server{}
+	for _, name := range []string{"vae/mnist:v1", "vae/mnist:v2", "wae/fashion:v3", "odd name"} {
+		s.models = append(s.models, &model{manifest: &zoo.Manifest{Name: name}})
+	}
+	for name, want := range map[string]string{
+		"vae/mnist:v2":        "vae/mnist:v2",
+		"wae/fashion:v3":      "wae/fashion:v3",
+		"wae/fashion":         "wae/fashion:v3", // the only one served of that family and data set
+		"wae/fashion:latest":  "wae/fashion:v3",
+		"vae/mnist":           "", // two are served: ambiguous
+		"vae/mnist:v9":        "",
+		"wae/fashion-mnist":   "",
+		"odd name":            "odd name",
+		"":                    "",
+		"VAE/MNIST:V1":        "",
+		"vae/mnist:v1:extra":  "",
+		"wae/fashion:v3 ":     "",
+		"/models/vae/mnist:1": "",
+	} {
+		got := ""
+		if m := s.lookup(name); m != nil {
+			got = m.name()
+		}
+		if got != want {
+			t.Errorf("lookup(%q) = %q, want %q", name, got, want)
+		}
 	}
 }
 
@@ -207,7 +233,10 @@ func TestConcurrentRequests(t *testing.T) {
 			r.Header.Set("Content-Type", "application/json")
 			return r
 		},
-		func() *http.Request { r, _ := http.NewRequest(http.MethodPost, ts.URL+"/sample?n=9&seed=5", nil); return r },
+		func() *http.Request {
+			r, _ := http.NewRequest(http.MethodPost, ts.URL+"/sample?n=9&seed=5", nil)
+			return r
+		},
 	}
 	fetch := func(r *http.Request) ([]byte, error) {
 		r.RequestURI = ""

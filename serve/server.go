@@ -126,7 +126,7 @@ func New(cfg Config, entries ...zoo.Entry) (_ *Server, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("serve: %w", err)
 		}
-		if s.lookup(m.name()) != nil {
+		if s.exact(m.name()) != nil {
 			return nil, errors.Join(fmt.Errorf("serve: model %s given twice", m.name()), m.close())
 		}
 		m.observe = func(role string, batch int, d time.Duration) {
@@ -144,9 +144,32 @@ func New(cfg Config, entries ...zoo.Entry) (_ *Server, err error) {
 	return s, nil
 }
 
-// lookup finds a served model by name, or returns nil. A name without a tag means the
-// tag zoo.DefaultTag, as everywhere in the zoo.
+// lookup finds a served model by name, or returns nil. Names compare in their canonical
+// form, so "vae/mnist" is "vae/mnist:latest"; a name whose tag is zoo.DefaultTag that no
+// served model carries picks the served model of that family and data set, if there is
+// just one.
 func (s *Server) lookup(name string) *model {
+	if m := s.exact(name); m != nil {
+		return m
+	}
+	want, err := zoo.ParseName(name)
+	if err != nil || want.Tag != zoo.DefaultTag {
+		return nil
+	}
+	var found []*model
+	for _, m := range s.models {
+		if got, err := zoo.ParseName(m.name()); err == nil && got.Family == want.Family && got.Dataset == want.Dataset {
+			found = append(found, m)
+		}
+	}
+	if len(found) != 1 {
+		return nil
+	}
+	return found[0]
+}
+
+// exact finds the served model called name, comparing canonical forms, or returns nil.
+func (s *Server) exact(name string) *model {
 	want := canonical(name)
 	for _, m := range s.models {
 		if canonical(m.name()) == want {

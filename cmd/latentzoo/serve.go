@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/latentzoo/latentzoo/infer"
+	"github.com/latentzoo/latentzoo/serve"
+	"github.com/latentzoo/latentzoo/zoo"
+)
+
+func init() {
+	register("serve", "serve models over HTTP (reconstruct, interpolate, sample, ...)", runServe)
+}
+
+// names is a flag that may be given several times.
+type names []string
+
+func (n *names) String() string { return strings.Join(*n, ",") }
+
+func (n *names) Set(v string) error {
+	*n = append(*n, v)
+	return nil
+}
+
+// runServe resolves the models, opens them in ONNX Runtime and serves them until SIGINT or
+// SIGTERM, then lets the requests in progress finish.
+func runServe(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var cfg serve.Config
+	var models names
+	var ortLib string
+	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "`address` to listen on")
+	fs.Var(&models, "model", "entry `name` to serve, family/dataset[:tag]; repeat for more; the first is the default (default: every built-in entry)")
+	fs.StringVar(&cfg.Device, "device", infer.DeviceCPU, "where ONNX Runtime runs: cpu or cuda (falls back to cpu, with a warning, when CUDA does not load)")
+	fs.StringVar(&ortLib, "ort-lib", "", "`path` of libonnxruntime.so (default: $"+infer.EnvLibrary+", else .deps/onnxruntime/ above the working directory or the binary)")
+	fs.IntVar(&cfg.IntraOpThreads, "threads", 0, "threads per ONNX Runtime operator (0: ONNX Runtime chooses)")
+	fs.Int64Var(&cfg.MaxBodyBytes, "max-body", 8<<20, "largest request body in `bytes`")
+	fs.IntVar(&cfg.MaxInFlight, "max-in-flight", 0, "inference requests worked on at once; others wait (0: twice the CPUs)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: latentzoo serve [flags]\n\nServes zoo entries over HTTP; see serve/API.md for the endpoints. Names resolve\nin the local store ($LATENTZOO_HOME, by default ~/.latentzoo), then among the\nbuilt-in entries.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if cfg.Device != infer.DeviceCPU && cfg.Device != infer.DeviceCUDA {
+		return fmt.Errorf("--device %q: want %s or %s", cfg.Device, infer.DeviceCPU, infer.DeviceCUDA)
+	}
+	if err := infer.Init(ortLib); err != nil {
+		return err
+	}
+	entries, err := resolveModels(models)
+	if err != nil {
+		return err
+	}
+	cfg.Logger = slog.Default()
+	srv, err := serve.New(cfg, entries...)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return errors.Join(srv.ListenAndServe(ctx), srv.Close())
+}
+
+// resolveModels finds the named entries in the local store, then among the built-in ones;
+// with no names, it returns every built-in entry.
+func resolveModels(list []string) ([]zoo.Entry, error) {
+	if len(list) == 0 {
+		entries, err := zoo.Builtin()
+		if err != nil {
+			return nil, err
+		}
+		if len(entries) == 0 {
+			return nil, errors.New("this binary has no built-in entries: name one with --model")
+		}
+		return entries, nil
+	}
+	home, err := zoo.DefaultHome()
+	if err != nil {
+		return nil, err
+	}
+	store, err := zoo.OpenStore(home)
+	if err != nil {
+		return nil, err
+	}
+	var entries []zoo.Entry
+	for _, s := range list {
+		n, err := zoo.ParseName(s)
+		if err != nil {
+			return nil, fmt.Errorf("--model: %w", err)
+		}
+		e, err := store.Resolve(n)
+		if err != nil {
+			return nil, fmt.Errorf("--model %s: %w", s, err)
+		}
+		entries = append(entries, e)
+	}
+	return entries, nil
+}
