@@ -1,13 +1,14 @@
 # latentzoo's build. "make test" is what CI runs (.ci/run); "make run" serves the zoo.
 #
 # Settings, each overridable on the command line or from the environment:
-#   BUILD_TAGS  Go build tags for build, vet and test, e.g. BUILD_TAGS=noxla
+#   BUILD_TAGS  Go build tags for build, vet and test: "onnx" links the ONNX Runtime
+#               training backend (cgo), the fastest on CPU; BUILD_TAGS= builds pure Go
 #   BUILD_ENV   environment for the go commands, e.g. BUILD_ENV='GOEXPERIMENT=simd'
 #   ADDR        the address "make run" serves on
 #   LATENTZOO_ORT_LIB, ONNXRUNTIME_SHARED_LIBRARY_PATH
 #               the ONNX Runtime library; by default the one "make deps" fetches
 
-BUILD_TAGS ?=
+BUILD_TAGS ?= onnx
 BUILD_ENV ?=
 ADDR ?= 127.0.0.1:8080
 GO ?= go

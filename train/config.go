@@ -1,0 +1,119 @@
+// Package train trains latentzoo's model families with GoMLX: the graph of each net built
+// from its models description, the losses of each family, Adam, checkpoints that resume
+// exactly, progress and a loss log.
+package train
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/latentzoo/latentzoo/models"
+)
+
+// Config is a training run's configuration, kept as config.json in the run folder.
+type Config struct {
+	Family   string          `json:"family"`
+	Dataset  string          `json:"dataset"`
+	Backbone models.Backbone `json:"backbone"`
+	Epochs   int             `json:"epochs"`
+	// Steps, when positive, stops the run after that many steps in all (for short runs).
+	Steps     int     `json:"steps,omitempty"`
+	BatchSize int     `json:"batch_size"`
+	LR        float64 `json:"lr"`
+	Beta1     float64 `json:"beta1"`
+	Beta2     float64 `json:"beta2"`
+	// Beta weighs the KL term (beta-VAE); 1 is the plain VAE.
+	Beta float64 `json:"beta"`
+	// Rec is the per-image reconstruction error: "bce" (summed binary cross-entropy) or
+	// "mse" (summed squared error).
+	Rec             string `json:"rec"`
+	Seed            int64  `json:"seed"`
+	CheckpointEvery int    `json:"checkpoint_every"`
+	LogEvery        int    `json:"log_every"`
+	// Backend is the GoMLX backend ("go:ops_sequential", "onnx:cpu"); empty picks the default.
+	Backend string `json:"backend,omitempty"`
+}
+
+// DefaultConfig is the configuration of a family on a data set before flags change it.
+func DefaultConfig(family, dataset string) Config {
+	return Config{
+		Family:          family,
+		Dataset:         dataset,
+		Backbone:        models.DefaultBackbone(),
+		Epochs:          10,
+		BatchSize:       64,
+		LR:              1e-3,
+		Beta1:           0.9,
+		Beta2:           0.999,
+		Beta:            1,
+		Rec:             "bce",
+		Seed:            1,
+		CheckpointEvery: 500,
+		LogEvery:        50,
+	}
+}
+
+// Validate checks the configuration before a run starts.
+func (c Config) Validate() error {
+	if _, err := models.Lookup(c.Family); err != nil {
+		return err
+	}
+	if err := c.Backbone.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case c.Epochs <= 0 && c.Steps <= 0:
+		return fmt.Errorf("config: need epochs or steps")
+	case c.BatchSize <= 0:
+		return fmt.Errorf("config: batch size must be positive")
+	case c.LR <= 0:
+		return fmt.Errorf("config: learning rate must be positive")
+	case c.Rec != "bce" && c.Rec != "mse":
+		return fmt.Errorf("config: rec must be bce or mse, got %q", c.Rec)
+	case c.CheckpointEvery <= 0 || c.LogEvery <= 0:
+		return fmt.Errorf("config: checkpoint and log intervals must be positive")
+	}
+	return nil
+}
+
+const configFile = "config.json"
+
+// LoadConfig reads the config.json of a run folder.
+func LoadConfig(runDir string) (Config, error) {
+	var c Config
+	data, err := os.ReadFile(filepath.Join(runDir, configFile))
+	if err != nil {
+		return c, fmt.Errorf("read run config: %w", err)
+	}
+	if err := json.Unmarshal(data, &c); err != nil {
+		return c, fmt.Errorf("parse %s: %w", filepath.Join(runDir, configFile), err)
+	}
+	return c, nil
+}
+
+func writeConfig(runDir string, c Config) error {
+	data, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(runDir, configFile), append(data, '\n'))
+}
+
+// writeFileAtomic writes data to a temporary file beside path and renames it into place.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,367 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gomlx/compute"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // graph-building code reads better unqualified.
+	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/latentzoo/latentzoo/dataset"
+	"github.com/latentzoo/latentzoo/models"
+)
+
+const logFile = "log.jsonl"
+
+// LogRecord is one line of a run's loss log (log.jsonl): metrics averaged over the steps
+// since the previous line.
+type LogRecord struct {
+	Step     int64              `json:"step"`
+	Epoch    float64            `json:"epoch"`
+	Loss     float64            `json:"loss"`
+	Metrics  map[string]float64 `json:"metrics"`
+	ImgPerS  float64            `json:"img_per_s"`
+	Elapsed  float64            `json:"elapsed_s"`
+	Time     time.Time          `json:"time"`
+	Backend  string             `json:"backend"`
+	Finished bool               `json:"finished,omitempty"`
+}
+
+// Run trains cfg in runDir. If runDir already holds a run, its config must match (but for
+// the length of the run) and training resumes from its checkpoint. Progress goes to
+// progressOut; cancelling ctx saves a checkpoint and returns ctx's error.
+func Run(ctx context.Context, cfg Config, runDir string, progressOut io.Writer) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		return fmt.Errorf("create run folder: %w", err)
+	}
+	if prev, err := LoadConfig(runDir); err == nil {
+		if err := sameRun(prev, cfg); err != nil {
+			return fmt.Errorf("run folder %s holds another run: %w", runDir, err)
+		}
+	} else if !isNotExist(err) {
+		return err
+	}
+	if err := writeConfig(runDir, cfg); err != nil {
+		return err
+	}
+	data, err := dataset.Load(cfg.Dataset, dataset.Train, cfg.Backbone.Resolution, cfg.Backbone.Channels)
+	if err != nil {
+		return fmt.Errorf("load training data: %w", err)
+	}
+	t, err := newTrainer(cfg, data)
+	if err != nil {
+		return err
+	}
+	defer t.close()
+	ck, err := LoadCheckpoint(runDir)
+	switch {
+	case err == nil:
+		if err := t.restore(ck); err != nil {
+			return err
+		}
+		slog.Info("resuming", "run", runDir, "step", t.step)
+	case isNotExist(err):
+		t.restore(&Checkpoint{Tensors: initParams(cfg.Seed, t.nets)})
+	default:
+		return err
+	}
+	return t.loop(ctx, runDir, progressOut)
+}
+
+// sameRun reports whether two configs describe the same run, allowing a longer run.
+func sameRun(a, b Config) error {
+	a.Epochs, b.Epochs, a.Steps, b.Steps = 0, 0, 0, 0
+	a.CheckpointEvery, b.CheckpointEvery, a.LogEvery, b.LogEvery = 0, 0, 0, 0
+	a.Backend, b.Backend = "", ""
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	if string(ja) != string(jb) {
+		return fmt.Errorf("config differs: have %s, asked for %s", ja, jb)
+	}
+	return nil
+}
+
+// trainer holds a run's compiled steps and its state on the backend.
+type trainer struct {
+	cfg           Config
+	backend       compute.Backend
+	backendName   string
+	data          *dataset.Set
+	meth          method
+	nets          []models.Net
+	plans         []phasePlan
+	execs         []*Exec
+	noise         map[string]int
+	state         map[string]*tensors.Tensor
+	step          int64
+	stepsPerEpoch int64
+	perm          []int
+	permEpoch     int
+	batch         []float32
+}
+
+func newTrainer(cfg Config, data *dataset.Set) (*trainer, error) {
+	meth, err := lookupMethod(cfg.Family)
+	if err != nil {
+		return nil, err
+	}
+	if data.C != cfg.Backbone.Channels || data.H != cfg.Backbone.Resolution {
+		return nil, fmt.Errorf("data %s is %d×%d×%d, backbone wants %d channels at %d", data.Name, data.C, data.H, data.W, cfg.Backbone.Channels, cfg.Backbone.Resolution)
+	}
+	spe := int64(data.N / cfg.BatchSize)
+	if spe == 0 {
+		return nil, fmt.Errorf("data set has %d images, fewer than one batch of %d", data.N, cfg.BatchSize)
+	}
+	backend, err := NewBackend(cfg.Backend)
+	if err != nil {
+		return nil, err
+	}
+	t := &trainer{cfg: cfg, backend: backend, backendName: cfg.Backend, data: data, meth: meth,
+		nets: meth.nets(cfg), noise: meth.noise(cfg), stepsPerEpoch: spe, permEpoch: -1,
+		batch: make([]float32, cfg.BatchSize*data.ImageSize())}
+	if t.backendName == "" {
+		t.backendName = DefaultBackend()
+	}
+	netByName := map[string]models.Net{}
+	for _, n := range t.nets {
+		if err := n.Validate(); err != nil {
+			return nil, err
+		}
+		netByName[n.Name] = n
+	}
+	for _, ph := range meth.phases {
+		plan := newPhasePlan(ph, t.nets, t.noise)
+		exec, err := NewExec(backend, func(in []*Node) []*Node { return plan.build(cfg, netByName, in) })
+		if err != nil {
+			return nil, fmt.Errorf("phase %s: %w", ph.name, err)
+		}
+		t.plans = append(t.plans, plan)
+		t.execs = append(t.execs, exec.WithName(ph.name))
+	}
+	return t, nil
+}
+
+func (t *trainer) close() {
+	for _, e := range t.execs {
+		e.Finalize()
+	}
+	t.backend.Finalize()
+}
+
+// totalSteps is the run's length in steps.
+func (t *trainer) totalSteps() int64 {
+	if t.cfg.Steps > 0 {
+		return int64(t.cfg.Steps)
+	}
+	return int64(t.cfg.Epochs) * t.stepsPerEpoch
+}
+
+func (t *trainer) restore(ck *Checkpoint) error {
+	t.step = ck.Step
+	t.state = map[string]*tensors.Tensor{}
+	shapes := map[string][]int{}
+	for _, n := range t.nets {
+		for _, p := range n.Params() {
+			shapes[p.Name] = p.Shape
+			if p.Trainable() {
+				shapes[adamM+p.Name] = p.Shape
+				shapes[adamV+p.Name] = p.Shape
+			}
+		}
+	}
+	for name, shape := range shapes {
+		v, ok := ck.Tensors[name]
+		if !ok {
+			if ck.Step > 0 || (name[:len(adamM)] != adamM && name[:len(adamV)] != adamV) {
+				return fmt.Errorf("checkpoint at step %d lacks %q", ck.Step, name)
+			}
+			v = make([]float32, prod(shape))
+		}
+		if len(v) != prod(shape) {
+			return fmt.Errorf("checkpoint tensor %q has %d values, want %v", name, len(v), shape)
+		}
+		t.state[name] = tensors.FromFlatDataAndDimensions(append([]float32(nil), v...), shape...)
+	}
+	return nil
+}
+
+const (
+	adamM = "adam/m/"
+	adamV = "adam/v/"
+)
+
+func (t *trainer) checkpoint() (*Checkpoint, error) {
+	ck := &Checkpoint{Step: t.step, Tensors: map[string][]float32{}}
+	for name, v := range t.state {
+		data, err := tensors.CopyFlatData[float32](v)
+		if err != nil {
+			return nil, fmt.Errorf("copy %s: %w", name, err)
+		}
+		ck.Tensors[name] = data
+	}
+	return ck, nil
+}
+
+// nextBatch fills the batch of the current step: epoch e's permutation, in order.
+func (t *trainer) nextBatch() *tensors.Tensor {
+	epoch := int(t.step / t.stepsPerEpoch)
+	if epoch != t.permEpoch {
+		t.perm = t.data.Permutation(t.cfg.Seed, epoch)
+		t.permEpoch = epoch
+	}
+	pos := int(t.step%t.stepsPerEpoch) * t.cfg.BatchSize
+	t.data.Batch(t.perm[pos:pos+t.cfg.BatchSize], t.batch)
+	return tensors.FromFlatDataAndDimensions(t.batch, t.cfg.BatchSize, t.data.C, t.data.H, t.data.W)
+}
+
+// noiseTensors draws the noise of one phase of the current step: a function of the
+// seed, the step and the phase alone.
+func (t *trainer) noiseTensors(phase int, names []string) []*tensors.Tensor {
+	r := rand.New(rand.NewPCG(uint64(t.cfg.Seed), uint64(t.step)<<8|uint64(phase)))
+	out := make([]*tensors.Tensor, len(names))
+	for i, n := range names {
+		v := make([]float32, t.cfg.BatchSize*t.noise[n])
+		for j := range v {
+			v[j] = float32(r.NormFloat64())
+		}
+		out[i] = tensors.FromFlatDataAndDimensions(v, t.cfg.BatchSize, t.noise[n])
+	}
+	return out
+}
+
+// trainStep runs every phase of one iteration and returns each phase's loss and metrics.
+func (t *trainer) trainStep() (map[string]float64, error) {
+	images := t.nextBatch()
+	it := float64(t.step + 1)
+	lr := t.cfg.LR * math.Sqrt(1-math.Pow(t.cfg.Beta2, it)) / (1 - math.Pow(t.cfg.Beta1, it))
+	metrics := map[string]float64{}
+	for pi, plan := range t.plans {
+		args := []any{images}
+		for _, n := range t.noiseTensors(pi, plan.noise) {
+			args = append(args, n)
+		}
+		args = append(args, tensors.FromScalar(float32(lr)))
+		for _, n := range plan.params {
+			args = append(args, t.state[n])
+		}
+		for _, n := range plan.updated {
+			args = append(args, t.state[adamM+n])
+		}
+		for _, n := range plan.updated {
+			args = append(args, t.state[adamV+n])
+		}
+		outs, err := t.execs[pi].Exec(args...)
+		if err != nil {
+			return nil, fmt.Errorf("step %d phase %s: %w", t.step, plan.phase.name, err)
+		}
+		prefix := ""
+		if len(t.plans) > 1 {
+			prefix = plan.phase.name + "/"
+		}
+		scalar := func(v *tensors.Tensor) float64 { return float64(tensors.MustCopyFlatData[float32](v)[0]) }
+		metrics[prefix+"loss"] = scalar(outs[0])
+		for mi, m := range plan.metrics {
+			metrics[prefix+m] = scalar(outs[1+mi])
+		}
+		o := 1 + len(plan.metrics)
+		replace := func(name string, v *tensors.Tensor) {
+			if old := t.state[name]; old != nil && old != v {
+				old.FinalizeAll()
+			}
+			t.state[name] = v
+		}
+		for _, n := range plan.updated {
+			replace(n, outs[o])
+			o++
+		}
+		for _, n := range plan.updated {
+			replace(adamM+n, outs[o])
+			o++
+		}
+		for _, n := range plan.updated {
+			replace(adamV+n, outs[o])
+			o++
+		}
+		for _, n := range plan.running {
+			replace(n, outs[o])
+			o++
+		}
+	}
+	t.step++
+	return metrics, nil
+}
+
+func (t *trainer) loop(ctx context.Context, runDir string, progressOut io.Writer) error {
+	total := t.totalSteps()
+	logf, err := os.OpenFile(filepath.Join(runDir, logFile), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("open loss log: %w", err)
+	}
+	defer logf.Close()
+	enc := json.NewEncoder(logf)
+	prog := newProgress(progressOut, total, t.step, t.cfg.BatchSize)
+	sums, count := map[string]float64{}, 0
+	windowStart, windowStep := time.Now(), t.step
+	runStart := time.Now()
+	save := func() error {
+		ck, err := t.checkpoint()
+		if err != nil {
+			return err
+		}
+		return ck.save(runDir)
+	}
+	for t.step < total {
+		if err := ctx.Err(); err != nil {
+			prog.done()
+			if serr := save(); serr != nil {
+				return serr
+			}
+			return err
+		}
+		m, err := t.trainStep()
+		if err != nil {
+			return err
+		}
+		for k, v := range m {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("step %d: %s is %v; stopping (last checkpoint kept)", t.step, k, v)
+			}
+			sums[k] += v
+		}
+		count++
+		prog.update(t.step, m["loss"], t.step == total)
+		if t.step%int64(t.cfg.LogEvery) == 0 || t.step == total {
+			rec := LogRecord{Step: t.step, Epoch: float64(t.step) / float64(t.stepsPerEpoch), Metrics: map[string]float64{},
+				ImgPerS: float64((t.step-windowStep)*int64(t.cfg.BatchSize)) / time.Since(windowStart).Seconds(),
+				Elapsed: time.Since(runStart).Seconds(), Time: time.Now().UTC(), Backend: t.backendName, Finished: t.step == total}
+			for k, v := range sums {
+				rec.Metrics[k] = v / float64(count)
+			}
+			rec.Loss = rec.Metrics["loss"]
+			if err := enc.Encode(rec); err != nil {
+				return fmt.Errorf("write loss log: %w", err)
+			}
+			sums, count = map[string]float64{}, 0
+			windowStart, windowStep = time.Now(), t.step
+		}
+		if t.step%int64(t.cfg.CheckpointEvery) == 0 && t.step != total {
+			if err := save(); err != nil {
+				return err
+			}
+		}
+	}
+	prog.done()
+	return save()
+}
