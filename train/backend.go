@@ -2,7 +2,6 @@ package train
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/gomlx/compute"
 	_ "github.com/gomlx/compute/gobackend" // The pure-Go backend, always available.
@@ -18,11 +17,17 @@ func NewBackend(config string) (compute.Backend, error) {
 	if config == "" {
 		config = DefaultBackend()
 	}
-	// Never let a backend download anything at run time.
-	os.Setenv("GOMLX_NO_AUTO_INSTALL", "1")
-	b, err := compute.NewWithConfig(config)
+	resolved, err := resolveBackend(config)
+	if err != nil {
+		return nil, fmt.Errorf("backend %q: %w", config, err)
+	}
+	b, err := compute.NewWithConfig(resolved)
 	if err != nil {
 		return nil, fmt.Errorf("backend %q: %w", config, err)
 	}
 	return b, nil
 }
+
+// resolveBackend completes a backend configuration, e.g. with the ONNX Runtime library's
+// path; backends compiled in behind build tags set it.
+var resolveBackend = func(config string) (string, error) { return config, nil }

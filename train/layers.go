@@ -132,7 +132,14 @@ func convTranspose2d(x, w, b *Node, k, s, p int) *Node {
 	return Add(y, Reshape(b, 1, 1, 1, o))
 }
 
-func ceilTo(v, m int) int { return (v + m - 1) / m * m }
+// prod is the number of elements of a shape.
+func prod(d []int) int {
+	n := 1
+	for _, v := range d {
+		n *= v
+	}
+	return n
+}
 
 // dense is x·W + b with W [in, out].
 func dense(x, w, b *Node) *Node {

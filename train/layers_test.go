@@ -119,14 +119,6 @@ func (tc convCase) ref(x, w, b []float64) ([]float64, int, int) {
 	return refConv(x, tc.n, tc.c, tc.h, tc.w, w, tc.o, tc.k, tc.s, tc.p, b)
 }
 
-func prod(d []int) int {
-	n := 1
-	for _, v := range d {
-		n *= v
-	}
-	return n
-}
-
 // TestConvForwardAndGradient checks the im2col convolution and the sub-pixel transposed
 // convolution against their definitions, and their gradients (input, weight, bias)
 // against central finite differences of the reference, in float64.

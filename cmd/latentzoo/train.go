@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/latentzoo/latentzoo/models"
+	"github.com/latentzoo/latentzoo/train"
+)
+
+func init() {
+	register("train", "train a model family on a data set into a run folder (resumes)", runTrain)
+}
+
+// intList is a flag holding comma-separated integers.
+type intList []int
+
+func (l *intList) String() string {
+	parts := make([]string, len(*l))
+	for i, v := range *l {
+		parts[i] = strconv.Itoa(v)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (l *intList) Set(s string) error {
+	var out []int
+	for _, p := range strings.Split(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil {
+			return fmt.Errorf("not an integer list: %q", s)
+		}
+		out = append(out, v)
+	}
+	*l = out
+	return nil
+}
+
+func runTrain(args []string) error {
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	family := fs.String("family", "vae", "model family: "+strings.Join(models.Names(), ", "))
+	data := fs.String("dataset", "fashion-mnist", `data set: fashion-mnist, mnist, or a folder of images ("folder:/path")`)
+	out := fs.String("out", "", "run folder (required); an existing run there resumes")
+	c := train.DefaultConfig("", "")
+	widths := intList(c.Backbone.Widths)
+	fs.IntVar(&c.Epochs, "epochs", c.Epochs, "epochs to train")
+	fs.IntVar(&c.Steps, "steps", 0, "stop after this many steps in all (overrides -epochs when set)")
+	fs.IntVar(&c.BatchSize, "batch", c.BatchSize, "batch size")
+	fs.Float64Var(&c.LR, "lr", c.LR, "Adam learning rate")
+	fs.Float64Var(&c.Beta1, "adam-beta1", c.Beta1, "Adam beta1")
+	fs.Float64Var(&c.Beta2, "adam-beta2", c.Beta2, "Adam beta2")
+	fs.Float64Var(&c.Beta, "beta", c.Beta, "weight of the KL term (beta-VAE)")
+	fs.StringVar(&c.Rec, "rec", c.Rec, "reconstruction error: bce or mse (summed per image)")
+	fs.Int64Var(&c.Seed, "seed", c.Seed, "seed of initialisation, data order and noise")
+	fs.IntVar(&c.CheckpointEvery, "checkpoint-every", c.CheckpointEvery, "steps between checkpoints")
+	fs.IntVar(&c.LogEvery, "log-every", c.LogEvery, "steps between loss log lines")
+	fs.StringVar(&c.Backend, "backend", "", "GoMLX backend (default "+train.DefaultBackend()+"; compiled in: "+strings.Join(train.Backends(), ", ")+")")
+	fs.IntVar(&c.Backbone.Resolution, "resolution", c.Backbone.Resolution, "image resolution")
+	fs.IntVar(&c.Backbone.Channels, "channels", c.Backbone.Channels, "image channels: 1 or 3")
+	fs.Var(&widths, "widths", "encoder channel widths, comma-separated")
+	fs.IntVar(&c.Backbone.Latent, "latent", c.Backbone.Latent, "latent size")
+	fs.BoolVar(&c.Backbone.BatchNorm, "batchnorm", c.Backbone.BatchNorm, "batch norm in encoder and decoder")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" {
+		fs.Usage()
+		return fmt.Errorf("-out is required")
+	}
+	c.Family, c.Dataset, c.Backbone.Widths = *family, *data, widths
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := train.Run(ctx, c, *out, os.Stderr); err != nil {
+		return fmt.Errorf("train %s on %s: %w", c.Family, c.Dataset, err)
+	}
+	fmt.Fprintf(os.Stderr, "run saved in %s\n", *out)
+	return nil
+}
