@@ -76,3 +76,27 @@ func BenchmarkReconstructHTTP(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkReconstructHTTPParallel is BenchmarkReconstructHTTP with requests from
+// GOMAXPROCS goroutines at once: the server's throughput when requests share the graphs.
+func BenchmarkReconstructHTTPParallel(b *testing.B) {
+	ts := httptest.NewServer(testServer.Handler())
+	defer ts.Close()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			r := newFormRequest(b, ts.URL+"/reconstruct", file("image", greyPNG))
+			r.RequestURI = ""
+			resp, err := ts.Client().Do(r)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != http.StatusOK {
+				b.Errorf("%d, %v", resp.StatusCode, err)
+				return
+			}
+		}
+	})
+}

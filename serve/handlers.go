@@ -44,6 +44,7 @@ func (s *Server) api(route string, h apiHandler, allowed ...string) http.Handler
 	}
 }
 
+// serveAPI parses an inference request, picks its model and hands it to h.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, route string, h apiHandler, allowed []string) error {
 	q, err := parseRequest(r, route, allowed...)
 	if err != nil {
@@ -58,6 +59,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, route string, 
 	return h(w, r, q, m)
 }
 
+// unknownModel is the error for a model name that no served model answers to.
 func (s *Server) unknownModel(name string) error {
 	return &apiError{status: http.StatusNotFound, msg: fmt.Sprintf("unknown model %q (serving: %s)", name, strings.Join(s.modelNames(), ", "))}
 }
@@ -74,14 +76,19 @@ func decoder(m *model, q *request, def string) (*graph, error) {
 	return nil, badRequest("unknown decoder %q for model %s (decoders: %s)", role, m.name(), strings.Join(m.decoderRoles(), ", "))
 }
 
-// tensors decodes the images given in the named fields and converts each to one example
-// of the model, end to end.
-func (s *Server) tensors(m *model, q *request, fields ...string) ([]float32, error) {
+// upload is an encoded image sent in a field.
+type upload struct {
+	field string
+	data  []byte
+}
+
+// tensors decodes the uploaded images and converts each to one example of the model, end
+// to end.
+func (s *Server) tensors(m *model, uploads ...upload) ([]float32, error) {
 	size := m.imageSize()
-	x := make([]float32, len(fields)*size)
-	for i, field := range fields {
-		data := map[string][]byte{fieldImage: q.image, fieldA: q.a, fieldB: q.b}[field]
-		img, err := decodeImage(field, data, s.cfg.MaxImageSide, s.cfg.MaxImagePixels)
+	x := make([]float32, len(uploads)*size)
+	for i, u := range uploads {
+		img, err := decodeImage(u.field, u.data, s.cfg.MaxImageSide, s.cfg.MaxImagePixels)
 		if err != nil {
 			return nil, err
 		}
@@ -171,6 +178,7 @@ func respondImages(w http.ResponseWriter, r *http.Request, m *model, images []fl
 	return nil
 }
 
+// missing is the error for a required field the request lacks; what says what it holds.
 func missing(field, what string) error {
 	return badRequest("missing field %s (%s)", field, what)
 }
@@ -184,7 +192,7 @@ func (s *Server) reconstruct(w http.ResponseWriter, r *http.Request, q *request,
 	if err != nil {
 		return err
 	}
-	x, err := s.tensors(m, q, fieldImage)
+	x, err := s.tensors(m, upload{fieldImage, q.image})
 	if err != nil {
 		return err
 	}
@@ -213,7 +221,7 @@ func (s *Server) encode(w http.ResponseWriter, r *http.Request, q *request, m *m
 	if !q.has(fieldImage) {
 		return missing(fieldImage, "the image to encode")
 	}
-	x, err := s.tensors(m, q, fieldImage)
+	x, err := s.tensors(m, upload{fieldImage, q.image})
 	if err != nil {
 		return err
 	}
@@ -279,36 +287,38 @@ func (s *Server) interpolate(w http.ResponseWriter, r *http.Request, q *request,
 	if err != nil {
 		return err
 	}
+	// Each end is an image to encode or a latent.
 	ends := [2]struct {
-		image, latent string
-		z             []float32
-	}{{image: fieldA, latent: fieldZA}, {image: fieldB, latent: fieldZB}}
-	var images []string
+		image  upload
+		latent string
+		v      []float64
+		z      []float32
+	}{
+		{image: upload{fieldA, q.a}, latent: fieldZA, v: q.za},
+		{image: upload{fieldB, q.b}, latent: fieldZB, v: q.zb},
+	}
+	var uploads []upload
 	for i := range ends {
 		e := &ends[i]
 		switch {
-		case q.has(e.image) && q.has(e.latent):
-			return badRequest("give field %s (an image) or %s (a latent), not both", e.image, e.latent)
-		case q.has(e.image):
-			images = append(images, e.image)
+		case q.has(e.image.field) && q.has(e.latent):
+			return badRequest("give field %s (an image) or %s (a latent), not both", e.image.field, e.latent)
+		case q.has(e.image.field):
+			uploads = append(uploads, e.image)
 		case q.has(e.latent):
-			v := q.za
-			if e.latent == fieldZB {
-				v = q.zb
-			}
-			if e.z, err = latent(m, e.latent, v); err != nil {
+			if e.z, err = latent(m, e.latent, e.v); err != nil {
 				return err
 			}
 		default:
-			return badRequest("missing field %s (an image) or %s (a latent)", e.image, e.latent)
+			return badRequest("missing field %s (an image) or %s (a latent)", e.image.field, e.latent)
 		}
 	}
-	if len(images) > 0 {
-		x, err := s.tensors(m, q, images...)
+	if len(uploads) > 0 {
+		x, err := s.tensors(m, uploads...)
 		if err != nil {
 			return err
 		}
-		enc, err := m.encode(x, len(images))
+		enc, err := m.encode(x, len(uploads))
 		if err != nil {
 			return err
 		}

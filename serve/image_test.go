@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"image"
 	"image/color"
+	"image/gif"
 	"image/jpeg"
 	"image/png"
 	"math"
@@ -27,6 +28,15 @@ func mustPNG(img image.Image) []byte {
 func mustJPEG(img image.Image) []byte {
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95}); err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
+}
+
+// mustGIF encodes img as GIF.
+func mustGIF(img image.Image) []byte {
+	var buf bytes.Buffer
+	if err := gif.Encode(&buf, img, nil); err != nil {
 		panic(err)
 	}
 	return buf.Bytes()
@@ -95,6 +105,7 @@ func TestDecodeImage(t *testing.T) {
 		{"png", good, ""},
 		{"jpeg", mustJPEG(gradient(7, 9)), ""},
 		{"grey png", mustPNG(image.NewGray(image.Rect(0, 0, 5, 3))), ""},
+		{"gif", mustGIF(gradient(6, 6)), ""},
 		{"empty", nil, "empty image"},
 		{"not an image", []byte("hello, world"), "not a readable image"},
 		{"truncated png", good[:len(good)/2], "corrupt or truncated"},

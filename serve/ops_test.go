@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
 	"io"
 	"log/slog"
 	"net"
@@ -282,5 +283,38 @@ func TestConcurrentRequests(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestBuiltinEntries serves every entry built into the binary and checks that each
+// reconstructs and samples images of its manifest's size.
+func TestBuiltinEntries(t *testing.T) {
+	entries, err := zoo.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) == 0 {
+		t.Skip("no built-in entries in zoo/builtin yet")
+	}
+	s, err := New(Config{Logger: slog.New(slog.DiscardHandler)}, entries...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	call := func(r *http.Request) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		s.Handler().ServeHTTP(w, r)
+		return w
+	}
+	for _, e := range entries {
+		m := e.Manifest()
+		rec := wantPNG(t, call(newFormRequest(t, "/reconstruct", text("model", m.Name), file("image", colourJPEG))))
+		if got := rec.Bounds().Size(); got != image.Pt(m.Resolution, m.Resolution) {
+			t.Errorf("%s: reconstruction is %v, want %dx%d", m.Name, got, m.Resolution, m.Resolution)
+		}
+		grid := wantPNG(t, call(httptest.NewRequest(http.MethodPost, "/sample?n=4&seed=1&model="+m.Name, nil)))
+		if got := grid.Bounds().Size(); got != image.Pt(2*m.Resolution, 2*m.Resolution) {
+			t.Errorf("%s: 4 samples are %v, want a 2x2 grid", m.Name, got)
+		}
 	}
 }

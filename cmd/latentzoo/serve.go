@@ -41,7 +41,9 @@ func runServe(args []string) error {
 	fs.Var(&models, "model", "entry `name` to serve, family/dataset[:tag]; repeat for more; the first is the default (default: every built-in entry)")
 	fs.StringVar(&cfg.Device, "device", infer.DeviceCPU, "where ONNX Runtime runs: cpu or cuda (falls back to cpu, with a warning, when CUDA does not load)")
 	fs.StringVar(&ortLib, "ort-lib", "", "`path` of libonnxruntime.so (default: $"+infer.EnvLibrary+", else .deps/onnxruntime/ above the working directory or the binary)")
-	fs.IntVar(&cfg.IntraOpThreads, "threads", 0, "threads per ONNX Runtime operator (0: ONNX Runtime chooses)")
+	// One thread per operator: requests run side by side, and ONNX Runtime's own pool
+	// competes with them for the cores (see serve/API.md, "Performance").
+	fs.IntVar(&cfg.IntraOpThreads, "threads", 1, "threads per ONNX Runtime operator (0: ONNX Runtime chooses)")
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body", 8<<20, "largest request body in `bytes`")
 	fs.IntVar(&cfg.MaxInFlight, "max-in-flight", 0, "inference requests worked on at once; others wait (0: twice the CPUs)")
 	fs.Usage = func() {
