@@ -38,12 +38,27 @@ type Manifest struct {
 	// Training is the run's config as written by train, and the code version that ran it.
 	Training    json.RawMessage `json:"training,omitempty"`
 	CodeVersion string          `json:"code_version,omitempty"`
+	// Run summarises the training run from its loss log.
+	Run *RunSummary `json:"run,omitempty"`
+	// Parity is the largest absolute difference, per graph, between ONNX Runtime and the
+	// training graph on random inputs, measured by export.
+	Parity map[string]float64 `json:"parity,omitempty"`
 	// Metrics are measured by eval on the data set's test split.
 	Metrics map[string]float64 `json:"metrics,omitempty"`
 	// Attributes maps an attribute name to its latent direction (file listed in Files).
 	Attributes map[string]string `json:"attributes,omitempty"`
 	License    string            `json:"license,omitempty"`
 	Files      []File            `json:"files"`
+}
+
+// RunSummary describes how an entry's training run went.
+type RunSummary struct {
+	Steps     int64              `json:"steps"`
+	Epochs    float64            `json:"epochs"`
+	Final     map[string]float64 `json:"final"` // the loss log's last line of metrics
+	ImgPerSec float64            `json:"img_per_s"`
+	Seconds   float64            `json:"seconds"`
+	Backend   string             `json:"backend"`
 }
 
 // Validate checks the manifest's internal consistency: a valid name (see [ParseName]), files

@@ -24,6 +24,9 @@ type command struct {
 
 var commands = map[string]command{}
 
+// version names the code this binary was built from; the Makefile sets it with -ldflags.
+var version = "devel"
+
 // register adds a subcommand; each command's file calls it from init.
 func register(name, summary string, run func(args []string) error) {
 	if _, dup := commands[name]; dup {

@@ -1,0 +1,124 @@
+package train
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/gomlx/compute"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // graph-building code reads better unqualified.
+	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/latentzoo/latentzoo/models"
+)
+
+// Model is a trained run's exported nets with their parameters, runnable in inference
+// mode on the training graph: the reference that exported ONNX graphs are checked against.
+type Model struct {
+	Config Config
+	Family models.Family
+	Step   int64
+	// Nets are the family's exported nets, in the family's order.
+	Nets   []models.Net
+	Params map[string][]float32
+
+	mu    sync.Mutex
+	execs map[string]*Exec
+}
+
+// LoadModel reads a run folder's config and checkpoint.
+func LoadModel(runDir string) (*Model, error) {
+	cfg, err := LoadConfig(runDir)
+	if err != nil {
+		return nil, err
+	}
+	fam, err := models.Lookup(cfg.Family)
+	if err != nil {
+		return nil, err
+	}
+	ck, err := LoadCheckpoint(runDir)
+	if err != nil {
+		return nil, err
+	}
+	nets := fam.Nets(cfg.Backbone)
+	params, err := ck.Params(nets...)
+	if err != nil {
+		return nil, fmt.Errorf("run %s: %w", runDir, err)
+	}
+	return &Model{Config: cfg, Family: fam, Step: ck.Step, Nets: nets, Params: params, execs: map[string]*Exec{}}, nil
+}
+
+// Net returns the exported net called name.
+func (m *Model) Net(name string) (models.Net, error) {
+	for _, n := range m.Nets {
+		if n.Name == name {
+			return n, nil
+		}
+	}
+	return models.Net{}, fmt.Errorf("model has no net %q", name)
+}
+
+// Forward runs net name in inference mode on backend over a batch: input holds n
+// examples of the net's input shape; outputs come back by name, flat.
+func (m *Model) Forward(backend compute.Backend, name string, input []float32, n int) (map[string][]float32, error) {
+	net, err := m.Net(name)
+	if err != nil {
+		return nil, err
+	}
+	dims := append([]int{n}, net.InShape...)
+	if len(input) != prod(dims) {
+		return nil, fmt.Errorf("net %s: input has %d values, want %v", name, len(input), dims)
+	}
+	params := net.Params()
+	exec, err := m.exec(backend, net, params)
+	if err != nil {
+		return nil, err
+	}
+	args := []any{tensors.FromFlatDataAndDimensions(input, dims...)}
+	for _, p := range params {
+		args = append(args, tensors.FromFlatDataAndDimensions(m.Params[p.Name], p.Shape...))
+	}
+	outs, err := exec.Exec(args...)
+	if err != nil {
+		return nil, fmt.Errorf("net %s: %w", name, err)
+	}
+	res := map[string][]float32{}
+	for i, o := range net.Outputs {
+		v, err := tensors.CopyFlatData[float32](outs[i])
+		if err != nil {
+			return nil, fmt.Errorf("net %s output %s: %w", name, o.Name, err)
+		}
+		res[o.Name] = v
+	}
+	return res, nil
+}
+
+// exec compiles (once per backend and net) the inference graph: input, then parameters
+// in net.Params order; outputs in net.Outputs order.
+func (m *Model) exec(backend compute.Backend, net models.Net, params []models.Param) (*Exec, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	key := fmt.Sprintf("%p/%s", backend, net.Name)
+	if e, ok := m.execs[key]; ok {
+		return e, nil
+	}
+	e, err := NewExec(backend, func(in []*Node) []*Node {
+		ps := map[string]*Node{}
+		for i, p := range params {
+			ps[p.Name] = in[1+i]
+		}
+		out := forward(net, ps, in[0], false)
+		res := make([]*Node, len(net.Outputs))
+		for i, o := range net.Outputs {
+			res[i] = out.Out[o.Name]
+		}
+		return res
+	})
+	if err != nil {
+		return nil, fmt.Errorf("compile %s: %w", net.Name, err)
+	}
+	if m.execs == nil {
+		m.execs = map[string]*Exec{}
+	}
+	m.execs[key] = e
+	return e, nil
+}

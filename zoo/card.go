@@ -1,0 +1,94 @@
+package zoo
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+)
+
+// ModelCard renders an entry's model card (its README.md) from the manifest, in the style
+// of the ONNX Model Zoo: input, preprocessing, output, data set, training, validation,
+// metrics and licence.
+func ModelCard(m *Manifest) []byte {
+	var b bytes.Buffer
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	p("# %s\n\n", m.Name)
+	p("A %s trained on %s by latentzoo's own `train` and `export` commands; metrics by `latentzoo eval`.\n\n", m.Family, m.Dataset)
+
+	p("## Model\n\n| graph | file |\n| --- | --- |\n")
+	for _, role := range sortedKeys(m.Graphs) {
+		p("| %s | `%s` |\n", role, m.Graphs[role])
+	}
+	p("\nReconstruction decodes with `%s`, sampling with `%s`. ONNX IR %d, opset %d; the batch dimension `N` is dynamic.\n\n", m.Reconstruct, m.Sample, m.IRVersion, m.Opset)
+
+	latent := fmt.Sprintf("`z` float32 [N, %d]", m.LatentSize)
+	p("## Inference\n\n### Input\n\n")
+	p("- encoder: `image` float32 [N, %d, %d, %d], NCHW.\n", m.Channels, m.Resolution, m.Resolution)
+	p("- decoders: %s.\n\n", latent)
+	p("### Preprocessing\n\n")
+	p("Pixels scaled to [0, 1]; %s; resized and centre-cropped to %d×%d (28×28 images are zero-padded by 2 pixels on each side).\n\n",
+		map[int]string{1: "converted to grey (ITU-R 601 luma)", 3: "RGB"}[m.Channels], m.Resolution, m.Resolution)
+	p("### Output\n\n")
+	if m.LatentKind == "sphere" {
+		p("- encoder: `z`, a point on the unit sphere.\n")
+	} else {
+		p("- encoder: `mu` and `logvar` of a diagonal Gaussian posterior (or `z` for deterministic encoders); the latent is `mu`.\n")
+	}
+	p("- decoders: `image` float32 [N, %d, %d, %d] in [0, 1].\n\n", m.Channels, m.Resolution, m.Resolution)
+	p("Prior for sampling: %s.\n\n", map[string]string{"gaussian": "N(0, I)", "sphere": "a normalised N(0, I) draw (uniform on the sphere)"}[m.LatentKind])
+
+	p("## Dataset\n\n%s (training split for training, test split for the metrics below).\n\n", m.Dataset)
+
+	p("## Training\n\n")
+	if m.Run != nil {
+		p("%d steps (%.1f epochs) on the `%s` backend, %.0f s at %.0f images/s. Final loss-log line:", m.Run.Steps, m.Run.Epochs, m.Run.Backend, m.Run.Seconds, m.Run.ImgPerSec)
+		for _, k := range sortedKeys(m.Run.Final) {
+			p(" %s %.4g;", k, m.Run.Final[k])
+		}
+		p("\n\n")
+	}
+	if len(m.Training) > 0 {
+		var pretty bytes.Buffer
+		if json.Indent(&pretty, m.Training, "", "  ") == nil {
+			p("Configuration (`train-config.json`; the loss log is `train-log.jsonl`):\n\n```json\n%s\n```\n\n", pretty.String())
+		}
+	}
+	if m.CodeVersion != "" {
+		p("Code version: `%s`.\n\n", m.CodeVersion)
+	}
+
+	p("## Validation\n\n")
+	if len(m.Parity) > 0 {
+		p("Export parity (max |ONNX Runtime − training graph| on random inputs):")
+		for _, k := range sortedKeys(m.Parity) {
+			p(" %s %.2g;", k, m.Parity[k])
+		}
+		p("\n\n")
+	}
+	p("## Metrics\n\n")
+	if len(m.Metrics) == 0 {
+		p("Not measured yet: run `latentzoo eval %s`.\n\n", m.Name)
+	} else {
+		p("| metric | value |\n| --- | --- |\n")
+		for _, k := range sortedKeys(m.Metrics) {
+			p("| %s | %.6g |\n", k, m.Metrics[k])
+		}
+		p("\n")
+	}
+	license := m.License
+	if license == "" {
+		license = "not stated"
+	}
+	p("## License\n\n%s\n", license)
+	return b.Bytes()
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
