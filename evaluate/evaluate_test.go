@@ -49,7 +49,9 @@ func TestSSIM(t *testing.T) {
 // identity reconstructs perfectly; blur averages each image to its mean.
 type identity struct{}
 
-func (identity) Reconstruct(x []float32, n int) ([]float32, error) { return append([]float32(nil), x...), nil }
+func (identity) Reconstruct(x []float32, n int) ([]float32, error) {
+	return append([]float32(nil), x...), nil
+}
 
 type flat struct{ size int }
 
