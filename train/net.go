@@ -107,6 +107,7 @@ func batchNorm(base string, l models.Layer, p func(string) *Node, h *Node, train
 	} else {
 		mean, variance = p("mean"), p("var")
 	}
-	norm := Mul(Sub(h, bc(mean)), Rsqrt(AddScalar(bc(variance), float64(l.Epsilon))))
+	// 1/sqrt rather than Rsqrt, which the ONNX Runtime backend lacks.
+	norm := Div(Sub(h, bc(mean)), Sqrt(AddScalar(bc(variance), float64(l.Epsilon))))
 	return Add(Mul(norm, bc(p("scale"))), bc(p("bias")))
 }
