@@ -41,7 +41,8 @@ func runTests(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	testServer, err = New(Config{MaxBodyBytes: testBodyLimit, Logger: slog.New(slog.DiscardHandler)}, entries...)
+	// One thread per operator, as latentzoo serve runs by default.
+	testServer, err = New(Config{IntraOpThreads: 1, MaxBodyBytes: testBodyLimit, Logger: slog.New(slog.DiscardHandler)}, entries...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
