@@ -45,6 +45,7 @@ for p in "${apt_packages[@]}"; do
 	installed "$p" || missing+=("$p")
 done
 command -v npm >/dev/null || missing+=(npm)
+command -v gcc >/dev/null || missing+=(gcc) # cgo: the onnx training backend and ONNX Runtime bindings
 if [ ${#missing[@]} -gt 0 ]; then
 	log "installing Debian packages: ${missing[*]}"
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q

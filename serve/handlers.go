@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/latentzoo/latentzoo/dataset"
+
 	"github.com/go-chi/chi/v5"
 
 	"github.com/latentzoo/latentzoo/zoo"
@@ -92,7 +94,10 @@ func (s *Server) tensors(m *model, uploads ...upload) ([]float32, error) {
 		if err != nil {
 			return nil, err
 		}
-		imageTensor(img, m.manifest.Channels, m.manifest.Resolution, x[i*size:(i+1)*size])
+		// The same conversion as training data: a 28×28 image meets a 32×32 model padded.
+		if err := dataset.Convert(img, m.manifest.Resolution, m.manifest.Channels, x[i*size:(i+1)*size]); err != nil {
+			return nil, badRequest("field %s: %v", u.field, err)
+		}
 	}
 	return x, nil
 }

@@ -61,30 +61,6 @@ func decodeImage(field string, data []byte, maxSide, maxPixels int) (image.Image
 	return img, nil
 }
 
-// imageTensor converts img to one CHW example of a model with the given channels and
-// square resolution, written to dst (channels·res·res values in [0,1]). The image is
-// centre-cropped to a square and scaled to res×res; transparent pixels are composited over
-// black; colour becomes grey by ITU-R 601 luma for one-channel models.
-func imageTensor(img image.Image, channels, res int, dst []float32) {
-	side := min(img.Bounds().Dx(), img.Bounds().Dy())
-	im := imaging.Resize(imaging.CropCenter(img, side, side), res, res, imaging.Lanczos)
-	plane := res * res
-	for y := range res {
-		row := im.Pix[y*im.Stride:]
-		for x := range res {
-			p := row[4*x : 4*x+4]
-			a := float32(p[3]) / (255 * 255)
-			r, g, b := float32(p[0])*a, float32(p[1])*a, float32(p[2])*a
-			i := y*res + x
-			if channels == 1 {
-				dst[i] = 0.299*r + 0.587*g + 0.114*b
-				continue
-			}
-			dst[i], dst[plane+i], dst[2*plane+i] = r, g, b
-		}
-	}
-}
-
 // toByte maps a value in [0,1] to 0..255, clamping values outside and NaN to the range.
 func toByte(v float32) uint8 {
 	if !(v > 0) { // also NaN

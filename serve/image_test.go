@@ -13,6 +13,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/latentzoo/latentzoo/dataset"
 )
 
 // mustPNG encodes img as PNG.
@@ -129,7 +131,7 @@ func TestDecodeImage(t *testing.T) {
 	}
 }
 
-func TestImageTensor(t *testing.T) {
+func TestImagePreprocessing(t *testing.T) {
 	solid := func(w, h int, c color.Color) image.Image {
 		img := image.NewNRGBA(image.Rect(0, 0, w, h))
 		for y := range h {
@@ -162,7 +164,9 @@ func TestImageTensor(t *testing.T) {
 	const res = 8
 	for _, tt := range tests {
 		dst := make([]float32, tt.channels*res*res)
-		imageTensor(tt.img, tt.channels, res, dst)
+		if err := dataset.Convert(tt.img, res, tt.channels, dst); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
 		for c, want := range tt.want {
 			for i, v := range dst[c*res*res : (c+1)*res*res] {
 				if math.Abs(float64(v-want)) > 0.01 {

@@ -258,3 +258,29 @@ func split(data []float32, n int) [][]float32 {
 	}
 	return rows
 }
+
+// Model is a zoo entry opened as the server opens it, for use outside a server: the
+// evaluation measures exactly what is served.
+type Model struct{ m *model }
+
+// OpenModel opens the graphs of entry e in ONNX Runtime.
+func OpenModel(e zoo.Entry, opts infer.Options) (*Model, error) {
+	m, err := loadModel(e, opts, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, err
+	}
+	return &Model{m: m}, nil
+}
+
+// Reconstruct encodes n CHW images laid end to end and decodes their latents with the
+// manifest's reconstruction graph.
+func (m *Model) Reconstruct(images []float32, n int) ([]float32, error) {
+	enc, err := m.m.encode(images, n)
+	if err != nil {
+		return nil, err
+	}
+	return m.m.decode(m.m.decoders[m.m.manifest.Reconstruct], enc.z)
+}
+
+// Close closes the model's graphs.
+func (m *Model) Close() error { return m.m.close() }
