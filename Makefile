@@ -18,6 +18,8 @@ export LATENTZOO_ORT_LIB ?= $(ORT_LIB)
 export ONNXRUNTIME_SHARED_LIBRARY_PATH ?= $(LATENTZOO_ORT_LIB)
 
 GOFLAGS_TAGS := $(if $(strip $(BUILD_TAGS)),-tags '$(BUILD_TAGS)')
+# The code version recorded in trained runs and exported entries.
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo devel)
 GOCMD := $(if $(strip $(BUILD_ENV)),env $(BUILD_ENV)) $(GO)
 
 .PHONY: all deps build run test
@@ -31,7 +33,7 @@ deps:
 
 # build compiles ./latentzoo, built-in zoo entries included.
 build:
-	$(GOCMD) build $(GOFLAGS_TAGS) -o latentzoo ./cmd/latentzoo
+	$(GOCMD) build $(GOFLAGS_TAGS) -ldflags '-X main.version=$(VERSION)' -o latentzoo ./cmd/latentzoo
 
 # run serves the zoo on $(ADDR).
 run: deps build
