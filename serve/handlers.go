@@ -201,15 +201,11 @@ func (s *Server) reconstruct(w http.ResponseWriter, r *http.Request, q *request,
 	if err != nil {
 		return err
 	}
-	enc, err := m.encode(x, 1)
+	out, z, err := m.reconstruct(g, x, 1)
 	if err != nil {
 		return err
 	}
-	out, err := m.decode(g, enc.z)
-	if err != nil {
-		return err
-	}
-	return respondImages(w, r, m, out, 1, imagesResponse{Decoder: g.role, Z: enc.z})
+	return respondImages(w, r, m, out, 1, imagesResponse{Decoder: g.role, Z: z})
 }
 
 // encodeResponse is the JSON answer of /encode.

@@ -249,6 +249,17 @@ func (m *model) decode(g *graph, zs [][]float32) ([]float32, error) {
 	return outs[tensorImage].Data, nil
 }
 
+// reconstruct encodes n images and decodes their latents with g; it returns the images
+// and the latents.
+func (m *model) reconstruct(g *graph, images []float32, n int) ([]float32, [][]float32, error) {
+	enc, err := m.encode(images, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := m.decode(g, enc.z)
+	return out, enc.z, err
+}
+
 // split cuts data into n rows of equal length.
 func split(data []float32, n int) [][]float32 {
 	size := len(data) / n
@@ -275,11 +286,8 @@ func OpenModel(e zoo.Entry, opts infer.Options) (*Model, error) {
 // Reconstruct encodes n CHW images laid end to end and decodes their latents with the
 // manifest's reconstruction graph.
 func (m *Model) Reconstruct(images []float32, n int) ([]float32, error) {
-	enc, err := m.m.encode(images, n)
-	if err != nil {
-		return nil, err
-	}
-	return m.m.decode(m.m.decoders[m.m.manifest.Reconstruct], enc.z)
+	out, _, err := m.m.reconstruct(m.m.decoders[m.m.manifest.Reconstruct], images, n)
+	return out, err
 }
 
 // Close closes the model's graphs.
