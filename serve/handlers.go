@@ -406,6 +406,8 @@ type modelSummary struct {
 	Sample      string   `json:"sample"`
 	Decoders    []string `json:"decoders"`
 	Default     bool     `json:"default"`
+	// Attributes are the directions /edit takes, classes first.
+	Attributes []attributeSummary `json:"attributes"`
 }
 
 func (s *Server) summary(m *model) modelSummary {
@@ -415,8 +417,9 @@ func (s *Server) summary(m *model) modelSummary {
 		Resolution: man.Resolution, Channels: man.Channels,
 		LatentSize: man.LatentSize, LatentKind: man.LatentKind,
 		Reconstruct: man.Reconstruct, Sample: man.Sample,
-		Decoders: m.decoderRoles(),
-		Default:  m == s.def,
+		Decoders:   m.decoderRoles(),
+		Attributes: m.attributeSummaries(),
+		Default:    m == s.def,
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/latentzoo/latentzoo/attributes"
 	"github.com/latentzoo/latentzoo/infer"
 	"github.com/latentzoo/latentzoo/models"
 	"github.com/latentzoo/latentzoo/zoo"
@@ -42,6 +43,10 @@ type model struct {
 	sphere    bool              // latents live on the unit sphere
 	// observe records each run of a graph on a batch, taking the run's duration.
 	observe func(role string, batch int, d time.Duration)
+	// attributes are the entry's attribute directions by name, for /edit.
+	attributes map[string]*attributes.Direction
+	// examples holds the test images of /models/{name}/examples, loaded when first asked.
+	examples examplePool
 }
 
 // encoding is the encoder's answer for a batch: latents, and for Gaussian posteriors the
@@ -93,6 +98,9 @@ func loadModel(e zoo.Entry, opts infer.Options, log *slog.Logger) (_ *model, err
 		if m.decoders[role] == nil {
 			return nil, fmt.Errorf("model %s: graph %q, named to reconstruct or sample, does not map z to image", man.Name, role)
 		}
+	}
+	if m.attributes, err = attributes.Load(e); err != nil {
+		return nil, fmt.Errorf("model %s: %w", man.Name, err)
 	}
 	return m, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"slices"
@@ -27,6 +28,8 @@ const (
 	fieldN       = "n"
 	fieldSeed    = "seed"
 	fieldDecoder = "decoder"
+	// fieldAttributes is /edit's {name: strength} map; in forms, the same JSON object as text.
+	fieldAttributes = "attributes"
 )
 
 // queryFields are the fields that may also be given as query parameters.
@@ -42,6 +45,7 @@ type request struct {
 	z                    [][]float64
 	steps, n             int
 	seed                 int64
+	attributes           map[string]float64
 }
 
 // has reports whether the request gave the field.
@@ -61,6 +65,8 @@ type jsonBody struct {
 	N       *int            `json:"n"`
 	Seed    *int64          `json:"seed"`
 	Decoder *string         `json:"decoder"`
+
+	Attributes json.RawMessage `json:"attributes"`
 }
 
 // numbers is a JSON array of numbers. Unlike []float64 it refuses null elements, which
@@ -201,6 +207,11 @@ func (q *request) readJSON(body io.Reader) error {
 	if b.ZB != nil {
 		q.zb, q.present[fieldZB] = *b.ZB, true
 	}
+	if len(b.Attributes) > 0 && !bytes.Equal(b.Attributes, []byte("null")) {
+		if err := q.setAttributes(b.Attributes); err != nil {
+			return err
+		}
+	}
 	if len(b.Z) > 0 && !bytes.Equal(b.Z, []byte("null")) {
 		var one numbers
 		var many []numbers
@@ -300,6 +311,8 @@ func (q *request) setText(name, v string) error {
 			return err
 		}
 		return q.setImage(name, data)
+	case fieldAttributes:
+		return q.setAttributes([]byte(v))
 	case fieldModel, fieldDecoder, fieldPath, fieldSteps, fieldN, fieldSeed, fieldZA, fieldZB, fieldZ:
 	default:
 		return badRequest("unknown field %q", name)
@@ -361,4 +374,23 @@ func parseNumbers(field, s string) ([]float64, error) {
 		z[i] = v
 	}
 	return z, nil
+}
+
+// setAttributes sets /edit's attributes from a JSON object of names to finite numbers.
+func (q *request) setAttributes(b []byte) error {
+	if err := q.once(fieldAttributes); err != nil {
+		return err
+	}
+	var raw map[string]*float64
+	if err := json.Unmarshal(b, &raw); err != nil || raw == nil {
+		return badRequest("field attributes: want a JSON object of attribute names to strengths, e.g. {\"sneaker\": 1.5}")
+	}
+	q.attributes = make(map[string]float64, len(raw))
+	for name, v := range raw {
+		if v == nil || math.IsNaN(*v) || math.IsInf(*v, 0) {
+			return badRequest("field attributes: the strength of %q must be a finite number", name)
+		}
+		q.attributes[name] = *v
+	}
+	return nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/latentzoo/latentzoo/infer"
+	"github.com/latentzoo/latentzoo/web"
 	"github.com/latentzoo/latentzoo/zoo"
 )
 
@@ -271,10 +272,15 @@ func (s *Server) routes() http.Handler {
 	r.Get("/metrics", s.serveMetrics)
 	r.Get("/models", s.listModels)
 	r.Get("/models/*", s.showModel)
+	r.Get(examplesPath, s.examples)
+	page := web.Handler()
+	r.Get("/", page.ServeHTTP)
+	r.Get("/assets/*", page.ServeHTTP)
 	r.Post("/reconstruct", s.api("/reconstruct", s.reconstruct, fieldModel, fieldImage, fieldDecoder))
 	r.Post("/encode", s.api("/encode", s.encode, fieldModel, fieldImage))
 	r.Post("/decode", s.api("/decode", s.decode, fieldModel, fieldZ, fieldDecoder))
 	r.Post("/interpolate", s.api("/interpolate", s.interpolate, fieldModel, fieldA, fieldB, fieldZA, fieldZB, fieldSteps, fieldPath, fieldDecoder))
 	r.Post("/sample", s.api("/sample", s.sample, fieldModel, fieldN, fieldSeed, fieldDecoder))
+	r.Post("/edit", s.api("/edit", s.edit, fieldModel, fieldImage, fieldZ, fieldAttributes, fieldDecoder))
 	return r
 }
