@@ -76,6 +76,15 @@ func ModelCard(m *Manifest) []byte {
 		}
 		p("\n")
 	}
+	if len(m.Attributes) > 0 {
+		p("## Attribute directions\n\n")
+		p("Made by `latentzoo attributes` as in the DC-VAE supplement (A.2): each is the mean latent of images with the attribute minus the mean latent of images without it, for a class its images against the other classes', for a pixel measure the top of the measure against its bottom, class by class. `POST /edit` adds them to a latent with the strengths asked. Each file records how it was made and how many images it averaged on each side.\n\n")
+		p("| attribute | file |\n| --- | --- |\n")
+		for _, k := range sortedKeys(m.Attributes) {
+			p("| %s | `%s` |\n", k, m.Attributes[k])
+		}
+		p("\n")
+	}
 	license := m.License
 	if license == "" {
 		license = "not stated"
