@@ -92,16 +92,9 @@ func resolve(s *Store, builtin []Entry, n Name) (Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	var best Entry
-	var bestTag string
-	for _, e := range append(local, builtin...) {
-		en, err := ParseName(e.Manifest().Name)
-		if err != nil {
-			return nil, err // an Entry from elsewhere may carry any name
-		}
-		if en.Family == n.Family && en.Dataset == n.Dataset && (best == nil || compareTags(en.Tag, bestTag) > 0) {
-			best, bestTag = e, en.Tag
-		}
+	best, err := newest(append(local, builtin...), n)
+	if err != nil {
+		return nil, err
 	}
 	if best == nil {
 		return nil, fmt.Errorf("%s: %w", n, ErrNotFound)
