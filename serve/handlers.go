@@ -52,12 +52,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, route string, 
 	if err != nil {
 		return err
 	}
-	m := s.def
-	if q.has(fieldModel) {
-		if m = s.lookup(q.model); m == nil {
-			return s.unknownModel(q.model)
-		}
+	// A model that a load replaces meanwhile stays open until this request is done.
+	m, err := s.acquire(q.model, q.has(fieldModel))
+	if err != nil {
+		return err
 	}
+	defer m.users.Done()
 	return h(w, r, q, m)
 }
 
@@ -424,11 +424,14 @@ func (s *Server) summary(m *model) modelSummary {
 }
 
 func (s *Server) listModels(w http.ResponseWriter, r *http.Request) {
+	s.mu.RLock()
 	list := make([]modelSummary, len(s.models))
 	for i, m := range s.models {
 		list[i] = s.summary(m)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"default": s.def.name(), "models": list})
+	def := s.def.name()
+	s.mu.RUnlock()
+	writeJSON(w, http.StatusOK, map[string]any{"default": def, "models": list})
 }
 
 // tensorInfo describes a graph's input or output; -1 marks a dynamic dimension.
@@ -462,7 +465,7 @@ func (s *Server) showModel(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, s.unknownModel(name))
 		return
 	}
-	d := modelDetail{modelSummary: s.summary(m), Manifest: m.manifest, Graphs: map[string]graphInfo{}}
+	d := modelDetail{modelSummary: s.summaryOf(m), Manifest: m.manifest, Graphs: map[string]graphInfo{}}
 	for role, g := range m.graphs() {
 		info := graphInfo{Provider: g.sess.Provider()}
 		for _, t := range g.sess.Inputs() {

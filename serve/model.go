@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/latentzoo/latentzoo/attributes"
@@ -41,6 +42,9 @@ type model struct {
 	decoders  map[string]*graph // by role
 	posterior bool              // the encoder gives mu and logvar
 	sphere    bool              // latents live on the unit sphere
+	// users counts the requests using the model, which a load that replaces it waits for
+	// before closing it.
+	users sync.WaitGroup
 	// observe records each run of a graph on a batch, taking the run's duration.
 	observe func(role string, batch int, d time.Duration)
 	// attributes are the entry's attribute directions by name, for /edit.

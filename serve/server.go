@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -57,6 +58,11 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Logger receives the request log and errors; default slog.Default().
 	Logger *slog.Logger
+	// Store is the local zoo store. With it, the server lends its entries and the
+	// built-in ones read-only under /zoo/v1 for other latentzoo processes to pull, and
+	// POST /models/{name}/load serves one of them without a restart. Without it, neither
+	// route exists.
+	Store *zoo.Store
 }
 
 // withDefaults fills the zero fields of c.
@@ -95,8 +101,11 @@ func (c Config) withDefaults() Config {
 type Server struct {
 	cfg      Config
 	log      *slog.Logger
-	models   []*model // in the order given to New
+	mu       sync.RWMutex // guards models and def, which loads change
+	models   []*model     // in the order given to New, then loaded
 	def      *model
+	loading  sync.Mutex     // one load at a time
+	retired  sync.WaitGroup // replaced models not yet closed
 	metrics  *metrics
 	slots    chan struct{} // one token per inference request in progress
 	draining atomic.Bool   // set when shutdown begins: /readyz fails
@@ -150,6 +159,13 @@ func New(cfg Config, entries ...zoo.Entry) (_ *Server, err error) {
 // served model carries picks the served model of that family and data set, if there is
 // just one.
 func (s *Server) lookup(name string) *model {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.find(name)
+}
+
+// find is lookup with s.mu held, or before the server is shared.
+func (s *Server) find(name string) *model {
 	if m := s.exact(name); m != nil {
 		return m
 	}
@@ -169,7 +185,8 @@ func (s *Server) lookup(name string) *model {
 	return found[0]
 }
 
-// exact finds the served model called name, comparing canonical forms, or returns nil.
+// exact finds the served model called name, comparing canonical forms, or returns nil;
+// s.mu held, or before the server is shared.
 func (s *Server) exact(name string) *model {
 	want := canonical(name)
 	for _, m := range s.models {
@@ -189,6 +206,8 @@ func canonical(name string) string {
 }
 
 func (s *Server) modelNames() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	names := make([]string, len(s.models))
 	for i, m := range s.models {
 		names[i] = m.name()
@@ -201,6 +220,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Close releases the ONNX Runtime sessions of every model. The server must not be serving.
 func (s *Server) Close() error {
+	s.retired.Wait()
 	var errs []error
 	for _, m := range s.models {
 		errs = append(errs, m.close())
@@ -267,6 +287,7 @@ func (s *Server) routes() http.Handler {
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
 		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: fmt.Sprintf("method %s not allowed on %s (allowed: %s)", req.Method, req.URL.Path, strings.Join(allowed, ", "))})
 	})
+	s.storeRoutes(r)
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Get("/metrics", s.serveMetrics)

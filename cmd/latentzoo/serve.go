@@ -67,6 +67,10 @@ func runServe(args []string) error {
 		return err
 	}
 	cfg.Logger = slog.Default()
+	// The store lends its entries under /zoo/v1 and loads them on POST /models/{name}/load.
+	if cfg.Store, err = openStore(); err != nil {
+		return err
+	}
 	srv, err := serve.New(cfg, entries...)
 	if err != nil {
 		return err
