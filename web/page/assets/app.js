@@ -230,9 +230,17 @@ async function selectModel(m) {
   state.model = m;
   state.input = null;
   state.ends = { a: null, b: null };
-  for (const id of ["input", "recon", "interp-a", "interp-b", "interp-frame", "edited", "samples"]) {
-    say($(id), { input: "no input yet", recon: "the reconstruction appears here", "interp-a": "A", "interp-b": "B", "interp-frame": "choose A and B", edited: "put in an image to edit it", samples: "samples appear here" }[id]);
-  }
+  const empty = {
+    input: "no input yet",
+    recon: "the reconstruction appears here",
+    "interp-a": "A",
+    "interp-b": "B",
+    "interp-frame": "choose A and B",
+    "interp-strip": "the whole path appears here",
+    edited: "put in an image to edit it",
+    samples: "samples appear here",
+  };
+  for (const [id, message] of Object.entries(empty)) say($(id), message);
   for (const p of ["input", "interp", "edit", "sample"]) status(p, "", "empty");
   buildSliders(m);
   await showModelInfo(m);
@@ -450,6 +458,7 @@ async function setEnd(which, blob, source) {
     await showBlob(canvas, await decode(end.z));
     status("interp", `${which.toUpperCase()} is ${source}`);
     renderFrame();
+    renderStrip();
   } catch (e) {
     if (gen !== state.generation || state.ends[which] !== end) return;
     state.ends[which] = null;
@@ -473,6 +482,24 @@ const renderFrame = latest(
   },
   (e) => {
     say($("interp-frame"), e.message, true);
+    status("interp", e.message, "error");
+  },
+);
+
+// renderStrip shows the whole path between the ends, decoded by the server in one
+// /interpolate request on the latents already fetched.
+const renderStrip = latest(
+  async () => {
+    const { a, b } = state.ends;
+    if (!a || !b || !a.z || !b.z) return;
+    const gen = state.generation;
+    const resp = await postJSON("/interpolate", { model: state.model.name, za: a.z, zb: b.z, steps: 10, path: pathName() });
+    const png = await resp.blob();
+    if (gen !== state.generation) return;
+    await showBlob($("interp-strip"), png);
+  },
+  (e) => {
+    say($("interp-strip"), e.message, true);
     status("interp", e.message, "error");
   },
 );
