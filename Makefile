@@ -22,7 +22,7 @@ GOFLAGS_TAGS := $(if $(strip $(BUILD_TAGS)),-tags '$(BUILD_TAGS)')
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo devel)
 GOCMD := $(if $(strip $(BUILD_ENV)),env $(BUILD_ENV)) $(GO)
 
-.PHONY: all deps build run test
+.PHONY: all deps build run test screenshot
 
 all: build
 
@@ -43,3 +43,7 @@ run: deps build
 test: deps
 	$(GOCMD) vet $(GOFLAGS_TAGS) ./...
 	$(GOCMD) test $(GOFLAGS_TAGS) ./...
+
+# screenshot runs the demo page's browser test and keeps its screenshot as docs/demo.png.
+screenshot: deps
+	LATENTZOO_SCREENSHOT=$(CURDIR)/docs/demo.png $(GOCMD) test $(GOFLAGS_TAGS) -count=1 -run TestDemoPage ./web
