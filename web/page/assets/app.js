@@ -529,6 +529,7 @@ function buildSliders(m) {
     p.className = "hint";
     p.textContent = `This model has no attribute directions yet. Add them with: latentzoo attributes ${m.name}`;
     box.append(p);
+    say($("edited"), "this model has no attribute directions to edit along");
     return;
   }
   const headings = { class: "classes", measure: "measured from the pixels" };
