@@ -104,9 +104,6 @@ func (s *Store) Pull(ctx context.Context, src Source, n Name, opts PullOptions) 
 	defer unlock()
 
 	if e, ok := s.holds(name, m); ok {
-		for _, f := range m.Files {
-			progress(FileProgress{Entry: m.Name, Path: f.Path, Size: f.Size, Done: f.Size, Resumed: f.Size, Finished: true})
-		}
 		return PullResult{Entry: e, UpToDate: true}, nil
 	}
 
@@ -122,11 +119,18 @@ func (s *Store) Pull(ctx context.Context, src Source, n Name, opts PullOptions) 
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return PullResult{}, fmt.Errorf("pull %s: %w", n, err)
 	}
-	// Files that the store's version of the entry shares with the source's are kept.
+	// Files that the store's entries share with the source's are linked, not fetched:
+	// another tag's, or the entry's own older version.
 	local := map[string]string{}
-	if e, err := s.Get(name); err == nil {
-		for _, f := range e.Manifest().Files {
-			local[f.Digest] = filepath.Join(dir, filepath.FromSlash(f.Path))
+	if es, err := s.List(); err == nil {
+		for _, e := range es {
+			en, err := ParseName(e.Manifest().Name)
+			if err != nil {
+				continue
+			}
+			for _, f := range e.Manifest().Files {
+				local[f.Digest] = filepath.Join(s.path(en), filepath.FromSlash(f.Path))
+			}
 		}
 	}
 	var res PullResult
@@ -202,10 +206,11 @@ func (s *Store) pullFile(ctx context.Context, rem Remote, entry string, f File, 
 		return 0, err
 	}
 	p := FileProgress{Entry: entry, Path: f.Path, Size: f.Size}
-	if local != "" && checkFile(local, f) == nil {
+	// The store's file may be removed meanwhile: then it is fetched.
+	if local != "" && checkFile(local, f) == nil && os.Link(local, dst) == nil {
 		p.Done, p.Resumed, p.Finished = f.Size, f.Size, true
 		progress(p)
-		return 0, os.Link(local, dst)
+		return 0, nil
 	}
 	if err := checkFile(base, f); err == nil {
 		p.Done, p.Resumed, p.Finished = f.Size, f.Size, true

@@ -349,6 +349,43 @@ func TestPullReplacesChangedEntry(t *testing.T) {
 	sameEntry(t, res.Entry, changed)
 }
 
+func TestPullSharesFilesAcrossEntries(t *testing.T) {
+	src := openStore(t)
+	writeTestEntry(t, src, "vae/fashion-mnist:v1")
+	// Another entry with the same files.
+	other, err := src.Write(testManifest("vae/mnist:v1"), pullFiles("v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := lend(t, newLender(src), SourceOptions{})
+	dst := openStore(t)
+	if _, err := dst.Pull(context.Background(), s, Name{"vae", "fashion-mnist", "v1"}, quiet); err != nil {
+		t.Fatal(err)
+	}
+	res, err := dst.Pull(context.Background(), s, Name{"vae", "mnist", "v1"}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameEntry(t, res.Entry, other)
+	if res.Downloaded != 0 {
+		t.Errorf("received %d bytes for an entry whose files the store holds", res.Downloaded)
+	}
+	a, _ := os.Stat(filepath.Join(dst.path(Name{"vae", "fashion-mnist", "v1"}), filepath.FromSlash(bigFile)))
+	b, _ := os.Stat(filepath.Join(dst.path(Name{"vae", "mnist", "v1"}), filepath.FromSlash(bigFile)))
+	if !os.SameFile(a, b) {
+		t.Error("the shared file is stored twice")
+	}
+	// Removing one entry leaves the other whole.
+	if err := dst.Remove(Name{"vae", "fashion-mnist", "v1"}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := dst.Get(Name{"vae", "mnist", "v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameEntry(t, e, other)
+}
+
 func TestPullHTTP(t *testing.T) {
 	src := openStore(t)
 	want := writeTestEntry(t, src, "vae/fashion-mnist:v1")
