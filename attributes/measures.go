@@ -27,8 +27,10 @@ const coveredLevel = 0.05
 //   - brightness: the mean grey level of the covered pixels (those above 0.05): light
 //     objects against dark ones, whatever their size.
 //   - area: the share of the image's pixels that are covered: large objects against small.
-//   - edges: the mean Sobel gradient magnitude per covered pixel: patterned, textured and
-//     finely outlined objects against plain ones.
+//   - edges: the texture inside the object: the mean Sobel gradient magnitude over its
+//     interior pixels (the outline against the background left out) relative to their mean
+//     grey level: patterned and detailed objects against plain ones, whatever their
+//     brightness.
 //   - thickness: the stroke's width in pixels, from image moments: the ink (the grey levels'
 //     sum, m00) divided by the length of the bar with the same spread along its principal
 //     axis, √(12·λ), λ the larger eigenvalue of the ink's covariance. A straight stroke of
@@ -45,7 +47,7 @@ func Measures(set string) []Measure {
 	return []Measure{
 		{"brightness", "brightness (mean grey level of the covered pixels)", Brightness},
 		{"area", "area covered (share of pixels above 0.05)", Area},
-		{"edges", "edge density (mean Sobel gradient magnitude per covered pixel)", Edges},
+		{"edges", "edge density inside the object (mean Sobel gradient magnitude over the interior pixels, relative to their grey level)", Edges},
 	}
 }
 
@@ -91,32 +93,39 @@ func Area(pix []float32, channels, h, w int) float64 {
 	return float64(n) / float64(h*w)
 }
 
-// Edges is the mean Sobel gradient magnitude per covered pixel, the image taken as black
-// beyond its border; 0 for an empty image.
+// Edges is the texture inside the object: the mean Sobel gradient magnitude over the
+// interior pixels (covered, and their eight neighbours too, so the outline against the
+// background does not count) divided by their mean grey level, so that a pattern measures
+// the same whatever its brightness; 0 for an image with no interior.
 func Edges(pix []float32, channels, h, w int) float64 {
 	g := grey(pix, channels, h, w)
-	at := func(x, y int) float64 {
-		if x < 0 || y < 0 || x >= w || y >= h {
-			return 0
+	at := func(x, y int) float64 { return float64(g[y*w+x]) }
+	interior := func(x, y int) bool {
+		for dy := -1; dy <= 1; dy++ {
+			for dx := -1; dx <= 1; dx++ {
+				if g[(y+dy)*w+x+dx] <= coveredLevel {
+					return false
+				}
+			}
 		}
-		return float64(g[y*w+x])
+		return true
 	}
-	var sum float64
-	covered := 0
-	for y := range h {
-		for x := range w {
-			if g[y*w+x] > coveredLevel {
-				covered++
+	var grad, level float64
+	for y := 1; y < h-1; y++ {
+		for x := 1; x < w-1; x++ {
+			if !interior(x, y) {
+				continue
 			}
 			gx := at(x+1, y-1) + 2*at(x+1, y) + at(x+1, y+1) - at(x-1, y-1) - 2*at(x-1, y) - at(x-1, y+1)
 			gy := at(x-1, y+1) + 2*at(x, y+1) + at(x+1, y+1) - at(x-1, y-1) - 2*at(x, y-1) - at(x+1, y-1)
-			sum += math.Hypot(gx, gy)
+			grad += math.Hypot(gx, gy)
+			level += at(x, y)
 		}
 	}
-	if covered == 0 {
+	if level == 0 {
 		return 0
 	}
-	return sum / float64(covered)
+	return grad / level
 }
 
 // moments are an image's ink and its second central moments, y counted down the rows.
