@@ -369,12 +369,19 @@ func (d *Direction) check(size int) error {
 	return nil
 }
 
-// ErrNoDirection is returned by [Apply] when an edit of a sphere latent lands on the
-// origin, which has no direction to normalise.
-var ErrNoDirection = errors.New("the edited latent is the zero vector, which has no direction on the sphere")
+// Errors of [Apply] that the strengths asked for cause.
+var (
+	// ErrNoDirection: an edit of a sphere latent lands on the origin, which has no direction
+	// to normalise.
+	ErrNoDirection = errors.New("the edited latent is the zero vector, which has no direction on the sphere")
+	// ErrOutOfRange: the edited latent has values beyond float32's range.
+	ErrOutOfRange = errors.New("the edited latent has values beyond float32's range")
+)
 
 // Apply returns z plus strength times each direction, in the order given; with sphere set
-// the result is scaled back to unit length. z is not modified.
+// the result is scaled back to unit length. z is not modified. Strengths that bring a sphere
+// latent to the origin give ErrNoDirection, and values beyond float32's range
+// ErrOutOfRange.
 func Apply(z []float32, edits []Edit, sphere bool) ([]float32, error) {
 	out := make([]float64, len(z))
 	for i, v := range z {
@@ -401,6 +408,9 @@ func Apply(z []float32, edits []Edit, sphere bool) ([]float32, error) {
 	res := make([]float32, len(z))
 	for i, v := range out {
 		res[i] = float32(v / norm)
+		if math.IsInf(float64(res[i]), 0) || math.IsNaN(float64(res[i])) {
+			return nil, ErrOutOfRange
+		}
 	}
 	return res, nil
 }

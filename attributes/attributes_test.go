@@ -311,6 +311,9 @@ func TestAttachLoad(t *testing.T) {
 	}
 }
 
+// errSize stands for the error of a direction whose size is not the latent's.
+var errSize = errors.New("size")
+
 func TestApply(t *testing.T) {
 	up := &attributes.Direction{Name: "up", Vector: []float32{1, 1}}
 	right := &attributes.Direction{Name: "right", Vector: []float32{1, 0}}
@@ -328,7 +331,9 @@ func TestApply(t *testing.T) {
 		{"sphere renormalised", []float32{0, 1}, []attributes.Edit{{right, 1}}, true, []float32{float32(1 / math.Sqrt2), float32(1 / math.Sqrt2)}, nil},
 		{"sphere, no edit", []float32{0.6, 0.8}, nil, true, []float32{0.6, 0.8}, nil},
 		{"sphere to the origin", []float32{1, 0}, []attributes.Edit{{right, -1}}, true, nil, attributes.ErrNoDirection},
-		{"wrong size", []float32{1, 0, 0}, []attributes.Edit{{right, 1}}, false, nil, errors.New("size")},
+		{"beyond float32", []float32{1, 0}, []attributes.Edit{{right, 1e300}}, false, nil, attributes.ErrOutOfRange},
+		{"infinite on the sphere", []float32{1, 0}, []attributes.Edit{{right, 1e308}, {up, 1e308}}, true, nil, attributes.ErrOutOfRange},
+		{"wrong size", []float32{1, 0, 0}, []attributes.Edit{{right, 1}}, false, nil, errSize},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -338,7 +343,7 @@ func TestApply(t *testing.T) {
 				t.Errorf("Apply modified its input: %v", z)
 			}
 			if tt.err != nil {
-				if err == nil || (errors.Is(tt.err, attributes.ErrNoDirection) && !errors.Is(err, tt.err)) {
+				if err == nil || (tt.err != errSize && !errors.Is(err, tt.err)) {
 					t.Fatalf("got %v, %v; want error %v", got, err, tt.err)
 				}
 				return

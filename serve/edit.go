@@ -96,8 +96,8 @@ func (s *Server) edit(w http.ResponseWriter, r *http.Request, q *request, m *mod
 		return badRequest("missing field %s (an image) or %s (a latent)", fieldImage, fieldZ)
 	}
 	edited, err := attributes.Apply(z, edits, m.sphere)
-	if errors.Is(err, attributes.ErrNoDirection) {
-		return badRequest("%v: use smaller strengths", err)
+	if errors.Is(err, attributes.ErrNoDirection) || errors.Is(err, attributes.ErrOutOfRange) {
+		return badRequest("%v: use other strengths", err)
 	}
 	if err != nil {
 		return err

@@ -185,6 +185,7 @@ func TestEditErrors(t *testing.T) {
 		{"a field /edit does not use", `{"z": [1], "attributes": {"up": 1}, "steps": 3}`, "field steps is not used by /edit"},
 		{"unknown decoder", fmt.Sprintf(`{"z": %s, "attributes": {"up": 1}, "decoder": "nope"}`, mustJSON(gz)), `unknown decoder "nope"`},
 		{"sphere edit to the origin", `{"model": "sphere/test-colour:v1", "z": [1, 0, 0, 0, 0, 0, 0, 0], "attributes": {"north": -1}}`, "zero vector"},
+		{"strength beyond float32", fmt.Sprintf(`{"z": %s, "attributes": {"up": 1e300}}`, mustJSON(gz)), "beyond float32's range"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
