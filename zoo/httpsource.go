@@ -84,6 +84,7 @@ func newHTTPSource(addr string, opts SourceOptions) (*httpSource, error) {
 	return &httpSource{base: strings.TrimSuffix(u.String(), "/"), client: httpClient(opts)}, nil
 }
 
+// String names the source by its base URL.
 func (s *httpSource) String() string { return s.base }
 
 // get sends a GET for the URL path p with the given headers.

@@ -102,6 +102,7 @@ func newOCISource(s string, opts SourceOptions) (*ociSource, error) {
 	return &ociSource{ref: ref, repo: repo}, nil
 }
 
+// String names the source by its oci:// address.
 func (s *ociSource) String() string { return "oci://" + s.ref.String() }
 
 // Fetch reads the OCI manifest that n's tag (or the address's) names, then the entry's
@@ -221,6 +222,7 @@ type ociTarget struct {
 	repo *remote.Repository
 }
 
+// String names the target by its oci:// address.
 func (t *ociTarget) String() string { return "oci://" + t.ref.String() }
 
 // Push sends the entry's files as layers, unless the registry has them already, its
@@ -309,6 +311,7 @@ type countingReader struct {
 	report func(n int64)
 }
 
+// Read reads from the underlying reader and reports the count.
 func (c *countingReader) Read(b []byte) (int, error) {
 	n, err := c.r.Read(b)
 	c.n += int64(n)

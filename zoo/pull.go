@@ -337,6 +337,7 @@ type progressWriter struct {
 	progress func(FileProgress)
 }
 
+// Write writes b on and reports the bytes done.
 func (pw *progressWriter) Write(b []byte) (int, error) {
 	n, err := pw.w.Write(b)
 	pw.p.Done += int64(n)

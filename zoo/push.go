@@ -54,6 +54,7 @@ func ParseTarget(addr string, opts SourceOptions) (Target, error) {
 // dirTarget is a folder of entries.
 type dirTarget struct{ dir string }
 
+// String names the target by its dir:// address.
 func (t dirTarget) String() string { return "dir://" + t.dir }
 
 // Push writes the entry to <dir>/<family>/<dataset>/<tag>/ with [WriteEntry], replacing

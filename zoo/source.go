@@ -168,6 +168,7 @@ func OpenFile(e Entry, path string) (io.ReadSeekCloser, File, error) {
 // builtinSource is the entries built into the binary.
 type builtinSource struct{}
 
+// String names the source: builtin.
 func (builtinSource) String() string { return "builtin" }
 
 // Fetch finds n among the built-in entries.
@@ -189,6 +190,7 @@ func (builtinSource) Fetch(_ context.Context, n Name) (Remote, error) {
 // dirSource is a folder of entries, <family>/<dataset>/<tag>/, or one entry's folder.
 type dirSource struct{ dir string }
 
+// String names the source by its dir:// address.
 func (s dirSource) String() string { return "dir://" + s.dir }
 
 // Fetch opens n in the folder.
