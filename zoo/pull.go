@@ -56,6 +56,7 @@ type PullResult struct {
 //	<dir>/downloads/sha256-<hex>.lock     held while a pull works on that file
 //	<dir>/downloads/entry-<hex>.lock      held while a pull works on an entry (hex: the
 //	                                      sha256 of its name)
+//	<dir>/downloads/entry-<n>.tmp/        an entry being put together
 const downloadsDir = "downloads"
 
 // Pull fetches the entry called n from src into the store and returns it.
@@ -107,11 +108,10 @@ func (s *Store) Pull(ctx context.Context, src Source, n Name, opts PullOptions) 
 		return PullResult{Entry: e, UpToDate: true}, nil
 	}
 
+	// The entry is put together in downloads/, so that a failed pull leaves nothing in
+	// models/, and renamed into place when whole.
 	dir := s.path(name)
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return PullResult{}, fmt.Errorf("pull %s: %w", n, err)
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+name.Tag+".pull-")
+	tmp, err := os.MkdirTemp(dl, "entry-*.tmp")
 	if err != nil {
 		return PullResult{}, fmt.Errorf("pull %s: %w", n, err)
 	}
@@ -146,6 +146,9 @@ func (s *Store) Pull(ctx context.Context, src Source, n Name, opts PullOptions) 
 		return res, fmt.Errorf("pull %s: %w", n, err)
 	}
 	if err := writeSynced(filepath.Join(tmp, manifestFile), append(b, '\n')); err != nil {
+		return res, fmt.Errorf("pull %s: %w", n, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return res, fmt.Errorf("pull %s: %w", n, err)
 	}
 	if err := replaceDir(tmp, dir); err != nil {

@@ -228,9 +228,11 @@ func noEntry(t *testing.T, s *Store) {
 	if err != nil || len(es) != 0 {
 		t.Errorf("store holds %v (%v), want nothing", names(es), err)
 	}
-	leftovers, _ := filepath.Glob(filepath.Join(s.Dir(), "models", "*", "*", ".*"))
-	if len(leftovers) != 0 {
-		t.Errorf("temporary folders left: %q", leftovers)
+	if left := entries(t, filepath.Join(s.Dir(), "models")); len(left) != 0 {
+		t.Errorf("models/ holds %q after a failed pull", left)
+	}
+	if tmp, _ := filepath.Glob(filepath.Join(s.Dir(), downloadsDir, "*.tmp")); len(tmp) != 0 {
+		t.Errorf("temporary folders left: %q", tmp)
 	}
 }
 
