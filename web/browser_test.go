@@ -174,6 +174,26 @@ func testImage(t *testing.T, dir string, i int) string {
 	return path
 }
 
+// profile makes a fresh folder for the browser's profile. Chromium's helper processes may
+// still write to it for a moment after the browser quits, so its removal is tried again for
+// a few seconds rather than left to t.TempDir, whose one try would fail the test.
+func profile(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "latentzoo-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for range 50 {
+			if err = os.RemoveAll(dir); err == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("browser profile %s left behind: %v", dir, err)
+	})
+	return dir
+}
+
 // page drives the demo page in the browser.
 type page struct {
 	t   *testing.T
@@ -255,7 +275,7 @@ func (p *page) clickAt(selector string, fx float64) {
 
 // TestDemoPage loads the page in headless Chromium against a real server and uses it as a
 // person would: it waits for the test images and the first reconstruction, draws with the
-// mouse, uploads a Fashion-MNIST test image, moves the interpolation slider and an
+// mouse, uploads a Fashion-MNIST test image, drops another on the input panel, moves the interpolation slider and an
 // attribute slider, samples with a seed, checks that each canvas changed, saves a
 // screenshot, and finally uploads a file that is no image, whose error the page must show
 // in words.
@@ -277,7 +297,7 @@ func TestDemoPage(t *testing.T) {
 		chromedp.DisableGPU,
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-component-update", true),
-		chromedp.UserDataDir(filepath.Join(dir, "chromium")),
+		chromedp.UserDataDir(profile(t)),
 		chromedp.WindowSize(1280, 1000),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -336,6 +356,21 @@ func TestDemoPage(t *testing.T) {
 		p.run("upload", chromedp.SetUploadFiles("#file", []string{file}, chromedp.ByID))
 		p.wait("the upload to be encoded", `document.getElementById("input-status").textContent.startsWith("fashion-test-42.png: encoded")`)
 		p.changed("input", in)
+		p.changed("recon", recon)
+	})
+
+	t.Run("drop", func(t *testing.T) {
+		recon := p.canvas("recon")
+		// A file dragged from the desktop arrives as a drop event holding it; the test builds
+		// one from a test image the page shows.
+		p.eval(`(async () => {
+			const blob = await (await fetch(document.querySelector("#examples img:nth-child(5)").src)).blob();
+			const dt = new DataTransfer();
+			dt.items.add(new File([blob], "dropped.png", {type: "image/png"}));
+			document.getElementById("input-panel").dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+			return true;
+		})()`, nil)
+		p.wait("the dropped file to be encoded", `document.getElementById("input-status").textContent.startsWith("dropped.png: encoded")`)
 		p.changed("recon", recon)
 	})
 
