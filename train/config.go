@@ -34,6 +34,8 @@ type Config struct {
 	LogEvery        int    `json:"log_every"`
 	// Backend is the GoMLX backend ("go:ops_sequential", "onnx:cpu"); empty picks the default.
 	Backend string `json:"backend,omitempty"`
+	// CodeVersion names the code that started (or last resumed) the run.
+	CodeVersion string `json:"code_version,omitempty"`
 }
 
 // DefaultConfig is the configuration of a family on a data set before flags change it.

@@ -84,7 +84,7 @@ func Run(ctx context.Context, cfg Config, runDir string, progressOut io.Writer) 
 func sameRun(a, b Config) error {
 	a.Epochs, b.Epochs, a.Steps, b.Steps = 0, 0, 0, 0
 	a.CheckpointEvery, b.CheckpointEvery, a.LogEvery, b.LogEvery = 0, 0, 0, 0
-	a.Backend, b.Backend = "", ""
+	a.Backend, b.Backend, a.CodeVersion, b.CodeVersion = "", "", "", ""
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
 	if string(ja) != string(jb) {

@@ -55,7 +55,14 @@ func ModelCard(m *Manifest) []byte {
 		}
 	}
 	if m.CodeVersion != "" {
-		p("Code version: `%s`.\n\n", m.CodeVersion)
+		p("Exported by latentzoo `%s`", m.CodeVersion)
+		var run struct {
+			CodeVersion string `json:"code_version"`
+		}
+		if json.Unmarshal(m.Training, &run) == nil && run.CodeVersion != "" {
+			p("; trained by latentzoo `%s`", run.CodeVersion)
+		}
+		p(".\n\n")
 	}
 
 	p("## Validation\n\n")

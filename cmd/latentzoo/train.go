@@ -73,7 +73,7 @@ func runTrain(args []string) error {
 		fs.Usage()
 		return fmt.Errorf("-out is required")
 	}
-	c.Family, c.Dataset, c.Backbone.Widths = *family, *data, widths
+	c.Family, c.Dataset, c.Backbone.Widths, c.CodeVersion = *family, *data, widths, version
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := train.Run(ctx, c, *out, os.Stderr); err != nil {
