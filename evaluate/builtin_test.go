@@ -1,0 +1,60 @@
+package evaluate
+
+import (
+	"math"
+	"testing"
+
+	"github.com/latentzoo/latentzoo/dataset"
+	"github.com/latentzoo/latentzoo/infer"
+	"github.com/latentzoo/latentzoo/serve"
+	"github.com/latentzoo/latentzoo/zoo"
+)
+
+// maxBuiltinMSE is the test-set MSE every built-in entry must reach: its reconstructions
+// are recognisably the same images.
+const maxBuiltinMSE = 0.02
+
+// TestBuiltinEntriesReconstruct measures every built-in entry on its data set's whole test
+// split through ONNX Runtime, prints the result, and requires both the quality bar and
+// that the metrics recorded in the manifest are the ones measured here.
+func TestBuiltinEntriesReconstruct(t *testing.T) {
+	entries, err := zoo.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) == 0 {
+		t.Fatal("no built-in entries: make run would serve nothing")
+	}
+	for _, e := range entries {
+		man := e.Manifest()
+		t.Run(man.Name, func(t *testing.T) {
+			set, err := dataset.Load(man.Dataset, dataset.Test, man.Resolution, man.Channels)
+			if err != nil {
+				t.Fatal(err)
+			}
+			model, err := serve.OpenModel(e, infer.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer model.Close()
+			m, err := Reconstruction(model, set, 256, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s on %s test (%d images): MSE %.5f, PSNR %.2f dB, SSIM %.4f", man.Name, man.Dataset, m.Images, m.MSE, m.PSNR, m.SSIM)
+			if m.MSE > maxBuiltinMSE {
+				t.Errorf("test MSE %.5f above %g", m.MSE, maxBuiltinMSE)
+			}
+			for k, v := range m.Map("test_") {
+				rec, ok := man.Metrics[k]
+				if !ok {
+					t.Errorf("manifest lacks metric %s (run latentzoo eval on the entry's folder)", k)
+					continue
+				}
+				if math.Abs(rec-v) > 1e-4*math.Max(1, math.Abs(v)) {
+					t.Errorf("manifest records %s = %g, measured %g", k, rec, v)
+				}
+			}
+		})
+	}
+}
