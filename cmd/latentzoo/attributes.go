@@ -27,7 +27,7 @@ func runAttributes(args []string) error {
 		fs.PrintDefaults()
 	}
 	split := fs.String("split", dataset.Train, "data split to compute on")
-	limit := fs.Int("limit", 12000, "use this many images, evenly spread through the split (0 = all)")
+	limit := fs.Int("limit", 0, "use this many images, evenly spread through the split (0 = all)")
 	fraction := fs.Float64("fraction", 0.1, "share of images (of each class) taken from the top and from the bottom of a measure")
 	minImages := fs.Int("min", 20, "fewest images accepted on either side of an attribute")
 	pos, err := parseInterspersed(fs, args)
