@@ -7,8 +7,6 @@ import (
 	"image"
 	"image/png"
 	"log/slog"
-	"math"
-	"math/rand/v2"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -21,11 +19,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/latentzoo/latentzoo/attributes"
 	"github.com/latentzoo/latentzoo/dataset"
-	"github.com/latentzoo/latentzoo/export"
-	"github.com/latentzoo/latentzoo/infer"
-	"github.com/latentzoo/latentzoo/models"
 	"github.com/latentzoo/latentzoo/serve"
 	"github.com/latentzoo/latentzoo/zoo"
 )
@@ -54,101 +48,21 @@ func findChromium(t *testing.T) string {
 }
 
 // demoEntry is the entry the page is tested with: the first built-in entry, as a newcomer
-// gets it, or without one a Fashion-MNIST entry of the built-in architecture with random
-// weights. Without attribute directions it gets them, computed by package attributes from
-// 3,000 training images, in a copy under dir.
-func demoEntry(t *testing.T, dir string) zoo.Entry {
+// gets it, which must carry attribute directions for the page's edit panel.
+func demoEntry(t *testing.T) zoo.Entry {
 	t.Helper()
 	builtin, err := zoo.Builtin()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var man *zoo.Manifest
-	files := map[string][]byte{}
-	if len(builtin) > 0 {
-		e := builtin[0]
-		if len(e.Manifest().Attributes) > 0 {
-			return e
-		}
-		m := *e.Manifest()
-		man = &m
-		for _, f := range man.Files {
-			if files[f.Path], err = e.ReadFile(f.Path); err != nil {
-				t.Fatal(err)
-			}
-		}
-	} else {
-		man, files = randomEntry(t)
+	if len(builtin) == 0 {
+		t.Fatal("no built-in entries: make run would serve nothing")
 	}
-	src := filepath.Join(dir, "src")
-	if err := zoo.WriteEntry(src, man, files); err != nil {
-		t.Fatal(err)
-	}
-	e, err := zoo.OpenDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	model, err := serve.OpenModel(e, infer.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer model.Close()
-	set, err := dataset.Load(man.Dataset, dataset.Train, man.Resolution, man.Channels)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dirs, err := attributes.Compute(model, set.Subset(3000), attributes.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := attributes.Attach(man, files, dirs); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "entry")
-	if err := zoo.WriteEntry(out, man, files); err != nil {
-		t.Fatal(err)
-	}
-	e, err = zoo.OpenDir(out)
-	if err != nil {
-		t.Fatal(err)
+	e := builtin[0]
+	if len(e.Manifest().Attributes) == 0 {
+		t.Fatalf("built-in entry %s has no attribute directions: run latentzoo attributes on its folder under zoo/builtin", e.Manifest().Name)
 	}
 	return e
-}
-
-// randomEntry is the built-in architecture with seeded random weights (scaled by fan-in)
-// as a Fashion-MNIST entry.
-func randomEntry(t *testing.T) (*zoo.Manifest, map[string][]byte) {
-	b := models.DefaultBackbone()
-	m := &zoo.Manifest{
-		Name: "vae/fashion-mnist:random", Family: "vae", Dataset: dataset.FashionMNIST,
-		Resolution: b.Resolution, Channels: b.Channels, LatentSize: b.Latent, LatentKind: string(models.Gaussian),
-		Graphs: map[string]string{}, Reconstruct: "decoder", Sample: "decoder",
-		IRVersion: export.IRVersion, Opset: export.Opset,
-	}
-	files := map[string][]byte{}
-	for i, net := range []models.Net{b.Encoder(models.Posterior), b.Decoder("decoder")} {
-		rng := rand.New(rand.NewPCG(uint64(i+1), 5))
-		params := map[string][]float32{}
-		for _, p := range net.Params() {
-			v := make([]float32, p.Size())
-			for j := range v {
-				switch p.Role {
-				case models.Weight:
-					v[j] = float32(rng.NormFloat64() * math.Sqrt(2/float64(p.FanIn)))
-				case models.Scale, models.RunningVar:
-					v[j] = 1
-				}
-			}
-			params[p.Name] = v
-		}
-		data, err := export.Marshal(net, params)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[net.Name+".onnx"] = data
-		m.Graphs[net.Name] = net.Name + ".onnx"
-	}
-	return m, files
 }
 
 // testImage writes test image i of Fashion-MNIST, as the data set has it (28×28 grey), to a
@@ -273,16 +187,16 @@ func (p *page) clickAt(selector string, fx float64) {
 	p.run("click "+selector, chromedp.MouseClickXY(b.X+fx*b.W, b.Y+b.H/2))
 }
 
-// TestDemoPage loads the page in headless Chromium against a real server and uses it as a
-// person would: it waits for the test images and the first reconstruction, draws with the
-// mouse, uploads a Fashion-MNIST test image, drops another on the input panel, moves the interpolation slider and an
-// attribute slider, samples with a seed, checks that each canvas changed, saves a
-// screenshot, and finally uploads a file that is no image, whose error the page must show
-// in words.
+// TestDemoPage loads the page in headless Chromium against a real server of the built-in
+// model and uses it as a person would: it waits for the test images and the first
+// reconstruction, draws with the mouse, uploads a Fashion-MNIST test image, drops another on
+// the input panel, moves the interpolation slider and an attribute slider, samples with a
+// seed, checks that each canvas changed, saves a screenshot, and finally uploads a file that
+// is no image, whose error the page must show in words.
 func TestDemoPage(t *testing.T) {
 	browser := findChromium(t)
 	dir := t.TempDir()
-	entry := demoEntry(t, dir)
+	entry := demoEntry(t)
 	srv, err := serve.New(serve.Config{IntraOpThreads: 1, Logger: slog.New(slog.DiscardHandler)}, entry)
 	if err != nil {
 		t.Fatal(err)
