@@ -8,8 +8,6 @@ import (
 
 	"github.com/latentzoo/latentzoo/attributes"
 	"github.com/latentzoo/latentzoo/dataset"
-	"github.com/latentzoo/latentzoo/infer"
-	"github.com/latentzoo/latentzoo/serve"
 	"github.com/latentzoo/latentzoo/zoo"
 )
 
@@ -38,23 +36,12 @@ func runAttributes(args []string) error {
 		fs.Usage()
 		return fmt.Errorf("need one entry name or folder")
 	}
-	entry, write, err := openWritableEntry(pos[0])
+	w, err := openEntryWork(pos[0], *split, *limit)
 	if err != nil {
 		return err
 	}
-	man := entry.Manifest()
-	set, err := dataset.Load(man.Dataset, *split, man.Resolution, man.Channels)
-	if err != nil {
-		return err
-	}
-	if *limit > 0 && *limit < set.N {
-		set = set.Subset(*limit)
-	}
-	model, err := serve.OpenModel(entry, infer.Options{})
-	if err != nil {
-		return err
-	}
-	defer model.Close()
+	defer w.model.Close()
+	entry, write, set, model, man := w.entry, w.write, w.set, w.model, w.entry.Manifest()
 	fmt.Fprintf(os.Stderr, "attributes: encoding %d %s images of %s\n", set.N, *split, man.Dataset)
 	dirs, err := attributes.Compute(model, set, attributes.Options{Fraction: *fraction, MinImages: *minImages})
 	if err != nil {

@@ -7,8 +7,6 @@ import (
 
 	"github.com/latentzoo/latentzoo/dataset"
 	"github.com/latentzoo/latentzoo/evaluate"
-	"github.com/latentzoo/latentzoo/infer"
-	"github.com/latentzoo/latentzoo/serve"
 	"github.com/latentzoo/latentzoo/zoo"
 )
 
@@ -33,23 +31,12 @@ func runEval(args []string) error {
 		fs.Usage()
 		return fmt.Errorf("need one entry name or folder")
 	}
-	entry, write, err := openWritableEntry(pos[0])
+	w, err := openEntryWork(pos[0], *split, *limit)
 	if err != nil {
 		return err
 	}
-	man := entry.Manifest()
-	set, err := dataset.Load(man.Dataset, *split, man.Resolution, man.Channels)
-	if err != nil {
-		return err
-	}
-	if *limit > 0 && *limit < set.N {
-		set = set.Subset(*limit)
-	}
-	model, err := serve.OpenModel(entry, infer.Options{})
-	if err != nil {
-		return err
-	}
-	defer model.Close()
+	defer w.model.Close()
+	entry, write, set, model, man := w.entry, w.write, w.set, w.model, w.entry.Manifest()
 	m, err := evaluate.Reconstruction(model, set, 256, os.Stderr)
 	if err != nil {
 		return fmt.Errorf("evaluate %s: %w", man.Name, err)
@@ -78,29 +65,4 @@ func runEval(args []string) error {
 	}
 	fmt.Printf("recorded in %s\n", man.Name)
 	return nil
-}
-
-// openWritableEntry opens an entry given as a folder or a name in the local store, with a
-// function that rewrites it in place.
-func openWritableEntry(arg string) (zoo.Entry, func(*zoo.Manifest, map[string][]byte) error, error) {
-	if st, err := os.Stat(arg); err == nil && st.IsDir() {
-		e, err := zoo.OpenDir(arg)
-		if err != nil {
-			return nil, nil, err
-		}
-		return e, func(m *zoo.Manifest, files map[string][]byte) error { return zoo.WriteEntry(arg, m, files) }, nil
-	}
-	name, err := zoo.ParseName(arg)
-	if err != nil {
-		return nil, nil, err
-	}
-	store, err := openStore()
-	if err != nil {
-		return nil, nil, err
-	}
-	e, err := store.Get(name)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w (eval records into the local store or a folder; built-in entries are read-only: give their folder)", err)
-	}
-	return e, func(m *zoo.Manifest, files map[string][]byte) error { _, err := store.Write(m, files); return err }, nil
 }

@@ -78,12 +78,3 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		args = args[1:]
 	}
 }
-
-// openStore opens the local store at $LATENTZOO_HOME or ~/.latentzoo.
-func openStore() (*zoo.Store, error) {
-	home, err := zoo.DefaultHome()
-	if err != nil {
-		return nil, err
-	}
-	return zoo.OpenStore(home)
-}

@@ -36,15 +36,7 @@ func runInspect(args []string) error {
 		fs.Usage()
 		return fmt.Errorf("need one entry name")
 	}
-	n, err := zoo.ParseName(pos[0])
-	if err != nil {
-		return err
-	}
-	store, err := openStore()
-	if err != nil {
-		return err
-	}
-	e, err := store.Resolve(n)
+	e, err := resolveEntry(pos[0])
 	if err != nil {
 		return err
 	}

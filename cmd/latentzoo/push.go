@@ -41,19 +41,11 @@ flags:`)
 		fs.Usage()
 		return fmt.Errorf("need an entry name and a target")
 	}
-	n, err := zoo.ParseName(pos[0])
-	if err != nil {
-		return err
-	}
 	target, err := zoo.ParseTarget(pos[1], sf.opts)
 	if err != nil {
 		return err
 	}
-	store, err := openStore()
-	if err != nil {
-		return err
-	}
-	e, err := store.Resolve(n)
+	e, err := resolveEntry(pos[0])
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/latentzoo/latentzoo/dataset"
+	"github.com/latentzoo/latentzoo/infer"
+	"github.com/latentzoo/latentzoo/serve"
+	"github.com/latentzoo/latentzoo/zoo"
+)
+
+// openStore opens the local store at $LATENTZOO_HOME or ~/.latentzoo.
+func openStore() (*zoo.Store, error) {
+	home, err := zoo.DefaultHome()
+	if err != nil {
+		return nil, err
+	}
+	return zoo.OpenStore(home)
+}
+
+// resolveEntry finds the entry named arg in the local store, then among the built-in ones.
+func resolveEntry(arg string) (zoo.Entry, error) {
+	n, err := zoo.ParseName(arg)
+	if err != nil {
+		return nil, err
+	}
+	store, err := openStore()
+	if err != nil {
+		return nil, err
+	}
+	return store.Resolve(n)
+}
+
+// openWritableEntry opens an entry given as a folder or a name in the local store, with a
+// function that rewrites it in place.
+func openWritableEntry(arg string) (zoo.Entry, func(*zoo.Manifest, map[string][]byte) error, error) {
+	if st, err := os.Stat(arg); err == nil && st.IsDir() {
+		e, err := zoo.OpenDir(arg)
+		if err != nil {
+			return nil, nil, err
+		}
+		return e, func(m *zoo.Manifest, files map[string][]byte) error { return zoo.WriteEntry(arg, m, files) }, nil
+	}
+	name, err := zoo.ParseName(arg)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := openStore()
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := store.Get(name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w (eval records into the local store or a folder; built-in entries are read-only: give their folder)", err)
+	}
+	return e, func(m *zoo.Manifest, files map[string][]byte) error { _, err := store.Write(m, files); return err }, nil
+}
+
+// entryWork is what eval and attributes work with: a writable entry, its data set's split
+// and its graphs open in ONNX Runtime as the server opens them.
+type entryWork struct {
+	entry zoo.Entry
+	write func(*zoo.Manifest, map[string][]byte) error
+	set   *dataset.Set
+	model *serve.Model
+}
+
+// openEntryWork opens the entry given as a folder or a local store name, loads split of its
+// data set (limit images, evenly spread, when positive) and opens its graphs. The caller
+// closes the model.
+func openEntryWork(arg, split string, limit int) (*entryWork, error) {
+	entry, write, err := openWritableEntry(arg)
+	if err != nil {
+		return nil, err
+	}
+	man := entry.Manifest()
+	set, err := dataset.Load(man.Dataset, split, man.Resolution, man.Channels)
+	if err != nil {
+		return nil, err
+	}
+	if limit > 0 && limit < set.N {
+		set = set.Subset(limit)
+	}
+	model, err := serve.OpenModel(entry, infer.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return &entryWork{entry: entry, write: write, set: set, model: model}, nil
+}
