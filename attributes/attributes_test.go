@@ -4,10 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/latentzoo/latentzoo/models/modeltest"
 
 	"github.com/latentzoo/latentzoo/attributes"
 	"github.com/latentzoo/latentzoo/dataset"
@@ -32,23 +33,7 @@ func testEntry(t *testing.T, dir string, b models.Backbone, kind models.EncoderK
 	}
 	files := map[string][]byte{}
 	for i, net := range []models.Net{b.Encoder(kind), b.Decoder("decoder")} {
-		rng := rand.New(rand.NewPCG(uint64(i+1), 7))
-		params := map[string][]float32{}
-		for _, p := range net.Params() {
-			v := make([]float32, p.Size())
-			for j := range v {
-				switch p.Role {
-				case models.Weight:
-					v[j] = float32(rng.NormFloat64() * math.Sqrt(2/float64(p.FanIn)))
-				case models.Scale, models.RunningVar:
-					v[j] = 1
-				default:
-					v[j] = float32(0.1 * rng.NormFloat64())
-				}
-			}
-			params[p.Name] = v
-		}
-		data, err := export.Marshal(net, params)
+		data, err := export.Marshal(net, modeltest.RandomParams(net, uint64(i+1)))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/latentzoo/latentzoo/models/modeltest"
+
 	onnx "github.com/owulveryck/onnx-go"
 	"github.com/owulveryck/onnx-go/backend/x/gorgonnx"
 	"gorgonia.org/tensor"
@@ -50,7 +52,7 @@ func TestOnnxGoDecodes(t *testing.T) {
 func TestGorgonnxMatchesORT(t *testing.T) {
 	for _, tn := range testNets() {
 		t.Run(tn.name, func(t *testing.T) {
-			params := randomParams(tn.net, 7)
+			params := modeltest.RandomParams(tn.net, 7)
 			gnet, onet := tn.net, tn.net
 			switch {
 			case tn.sphere:

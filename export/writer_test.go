@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/latentzoo/latentzoo/models/modeltest"
+
 	"github.com/latentzoo/latentzoo/infer"
 	"github.com/latentzoo/latentzoo/models"
 )
@@ -57,30 +59,6 @@ func testNets() []testNet {
 	return nets
 }
 
-// randomParams gives every parameter of net seeded random values: weights scaled by
-// their fan-in, small biases and batch-norm statistics, positive variances.
-func randomParams(net models.Net, seed uint64) map[string][]float32 {
-	rng := rand.New(rand.NewPCG(seed, 1))
-	params := map[string][]float32{}
-	for _, p := range net.Params() {
-		v := make([]float32, p.Size())
-		for i := range v {
-			switch p.Role {
-			case models.Weight:
-				v[i] = float32(rng.NormFloat64() * math.Sqrt(2/float64(p.FanIn)))
-			case models.RunningVar:
-				v[i] = float32(0.5 + rng.Float64())
-			case models.Scale:
-				v[i] = float32(0.5 + rng.Float64())
-			default:
-				v[i] = float32(0.1 * rng.NormFloat64())
-			}
-		}
-		params[p.Name] = v
-	}
-	return params
-}
-
 // randomInput is a batch of n inputs for net: pixels in [0,1] or standard normal latents.
 func randomInput(net models.Net, n int, seed uint64) infer.Tensor {
 	rng := rand.New(rand.NewPCG(seed, 2))
@@ -102,7 +80,7 @@ func randomInput(net models.Net, n int, seed uint64) infer.Tensor {
 // marshal writes tn's net with seeded random parameters.
 func (tn testNet) marshal(t *testing.T) []byte {
 	t.Helper()
-	b, err := Marshal(tn.net, randomParams(tn.net, 7))
+	b, err := Marshal(tn.net, modeltest.RandomParams(tn.net, 7))
 	if err != nil {
 		t.Fatalf("Marshal: %v", err)
 	}
@@ -205,12 +183,12 @@ func TestBadInput(t *testing.T) {
 	enc := b.Encoder(models.Posterior)
 	dec := b.Decoder("decoder")
 	without := func(net models.Net, name string) map[string][]float32 {
-		p := randomParams(net, 1)
+		p := modeltest.RandomParams(net, 1)
 		delete(p, name)
 		return p
 	}
 	resized := func(net models.Net, name string, n int) map[string][]float32 {
-		p := randomParams(net, 1)
+		p := modeltest.RandomParams(net, 1)
 		p[name] = make([]float32, n)
 		return p
 	}
@@ -233,10 +211,10 @@ func TestBadInput(t *testing.T) {
 		{"short weight", enc, resized(enc, "encoder/mu/weight", 31), `"encoder/mu/weight" has 31 values, want 64`},
 		{"long bias", dec, resized(dec, "decoder/deconv0/bias", 2), `"decoder/deconv0/bias" has 2 values, want 1`},
 		{"nil params", enc, nil, "missing parameter"},
-		{"head misfit", misfit, randomParams(misfit, 1), "layer mu (dense) on input shape [32]: want [7]"},
-		{"bad unflatten", unflat, randomParams(unflat, 1), "cannot unflatten to [3 4 4]"},
-		{"duplicate output", duplicate, randomParams(duplicate, 1), `output name "mu" is empty or taken`},
-		{"unknown op", unknown, randomParams(unknown, 1), "unsupported op"},
+		{"head misfit", misfit, modeltest.RandomParams(misfit, 1), "layer mu (dense) on input shape [32]: want [7]"},
+		{"bad unflatten", unflat, modeltest.RandomParams(unflat, 1), "cannot unflatten to [3 4 4]"},
+		{"duplicate output", duplicate, modeltest.RandomParams(duplicate, 1), `output name "mu" is empty or taken`},
+		{"unknown op", unknown, modeltest.RandomParams(unknown, 1), "unsupported op"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Marshal(tc.net, tc.params)
@@ -253,7 +231,7 @@ func TestBadInput(t *testing.T) {
 func TestWriteNetMatchesMarshal(t *testing.T) {
 	b := models.Backbone{Resolution: 8, Channels: 1, Widths: []int{2}, Latent: 2}
 	net := b.Decoder("decoder")
-	params := randomParams(net, 4)
+	params := modeltest.RandomParams(net, 4)
 	path := t.TempDir() + "/decoder.onnx"
 	if err := WriteNet(path, net, params); err != nil {
 		t.Fatalf("WriteNet: %v", err)
@@ -275,7 +253,7 @@ func TestWriteNetMatchesMarshal(t *testing.T) {
 // dimension and the parameters as initializers.
 func TestModelHeader(t *testing.T) {
 	net := models.DefaultBackbone().Encoder(models.Spherical)
-	m, err := Model(net, randomParams(net, 1))
+	m, err := Model(net, modeltest.RandomParams(net, 1))
 	if err != nil {
 		t.Fatalf("Model: %v", err)
 	}

@@ -2,8 +2,8 @@ package serve
 
 import (
 	"fmt"
-	"math"
-	"math/rand/v2"
+
+	"github.com/latentzoo/latentzoo/models/modeltest"
 
 	"github.com/latentzoo/latentzoo/export"
 	"github.com/latentzoo/latentzoo/models"
@@ -47,28 +47,6 @@ func testModels() []testModel {
 	}
 }
 
-// randomParams gives every parameter of net seeded random values: weights scaled by their
-// fan-in, small biases, unit scales and variances.
-func randomParams(net models.Net, seed uint64) map[string][]float32 {
-	rng := rand.New(rand.NewPCG(seed, 1))
-	params := map[string][]float32{}
-	for _, p := range net.Params() {
-		v := make([]float32, p.Size())
-		for i := range v {
-			switch p.Role {
-			case models.Weight:
-				v[i] = float32(rng.NormFloat64() * math.Sqrt(2/float64(p.FanIn)))
-			case models.Scale, models.RunningVar:
-				v[i] = 1
-			default:
-				v[i] = float32(0.1 * rng.NormFloat64())
-			}
-		}
-		params[p.Name] = v
-	}
-	return params
-}
-
 // files exports the nets of tm with seeded random parameters and describes them in a
 // manifest, which zoo.WriteEntry completes with the files' digests.
 func (tm testModel) files() (*zoo.Manifest, map[string][]byte, error) {
@@ -89,7 +67,7 @@ func (tm testModel) files() (*zoo.Manifest, map[string][]byte, error) {
 	}
 	files := map[string][]byte{}
 	for i, net := range tm.nets {
-		data, err := export.Marshal(net, randomParams(net, uint64(i+1)))
+		data, err := export.Marshal(net, modeltest.RandomParams(net, uint64(i+1)))
 		if err != nil {
 			return nil, nil, fmt.Errorf("export %s: %w", net.Name, err)
 		}
