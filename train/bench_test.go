@@ -22,7 +22,7 @@ func BenchmarkTrainStep(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer t.close()
-			if err := t.restore(&Checkpoint{Tensors: initParams(1, t.nets)}); err != nil {
+			if err := t.restore(initialCheckpoint(1, t.nets)); err != nil {
 				b.Fatal(err)
 			}
 			if _, err := t.trainStep(); err != nil { // compile outside the timer

@@ -67,13 +67,17 @@ func (c *Checkpoint) Params(nets ...models.Net) (map[string][]float32, error) {
 	return out, nil
 }
 
-// initParams draws the initial parameters of nets: weights from N(0, 2/fan-in) (He),
-// biases zero, batch-norm scales and running variances one. Each parameter's stream
-// depends only on the seed and its name.
-func initParams(seed int64, nets []models.Net) map[string][]float32 {
+// initialCheckpoint is the state of a run at step 0: weights from N(0, 2/fan-in) (He),
+// biases zero, batch-norm scales and running variances one, Adam's moments zero. Each
+// parameter's stream depends only on the seed and its name.
+func initialCheckpoint(seed int64, nets []models.Net) *Checkpoint {
 	out := map[string][]float32{}
 	for _, n := range nets {
 		for _, p := range n.Params() {
+			if p.Trainable() {
+				out[adamM+p.Name] = make([]float32, p.Size())
+				out[adamV+p.Name] = make([]float32, p.Size())
+			}
 			v := make([]float32, p.Size())
 			switch p.Role {
 			case models.Weight:
@@ -92,7 +96,7 @@ func initParams(seed int64, nets []models.Net) map[string][]float32 {
 			out[p.Name] = v
 		}
 	}
-	return out
+	return &Checkpoint{Tensors: out}
 }
 
 func isNotExist(err error) bool { return errors.Is(err, os.ErrNotExist) }

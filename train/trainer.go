@@ -73,7 +73,9 @@ func Run(ctx context.Context, cfg Config, runDir string, progressOut io.Writer) 
 		}
 		slog.Info("resuming", "run", runDir, "step", t.step)
 	case isNotExist(err):
-		t.restore(&Checkpoint{Tensors: initParams(cfg.Seed, t.nets)})
+		if err := t.restore(initialCheckpoint(cfg.Seed, t.nets)); err != nil {
+			return err
+		}
 	default:
 		return err
 	}
@@ -184,10 +186,7 @@ func (t *trainer) restore(ck *Checkpoint) error {
 	for name, shape := range shapes {
 		v, ok := ck.Tensors[name]
 		if !ok {
-			if ck.Step > 0 || (name[:len(adamM)] != adamM && name[:len(adamV)] != adamV) {
-				return fmt.Errorf("checkpoint at step %d lacks %q", ck.Step, name)
-			}
-			v = make([]float32, prod(shape))
+			return fmt.Errorf("checkpoint at step %d lacks %q", ck.Step, name)
 		}
 		if len(v) != prod(shape) {
 			return fmt.Errorf("checkpoint tensor %q has %d values, want %v", name, len(v), shape)
