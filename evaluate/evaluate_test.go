@@ -90,3 +90,38 @@ func TestReconstructionOnRealData(t *testing.T) {
 		t.Errorf("mean-colour reconstruction scored too well: %+v", poor)
 	}
 }
+
+// TestSingularValues checks the Jacobi solver against matrices with known singular values.
+func TestSingularValues(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		z    [][]float32
+		want []float64
+	}{
+		{"diagonal", [][]float32{{3, 0}, {0, 4}}, []float64{4, 3}},
+		// Rows of a rotation scaled by 2 and 1: singular values 2 and 1.
+		{"rotated", [][]float32{{2 * 0.6, 2 * 0.8}, {-0.8, 0.6}}, []float64{2, 1}},
+		// [[1,1],[1,1]] has rank one: singular values 2 and 0.
+		{"rank one", [][]float32{{1, 1}, {1, 1}}, []float64{2, 0}},
+		// The 3x3 identity repeated four times: every singular value is 2.
+		{"isotropic", [][]float32{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {1, 0, 0}, {0, 1, 0}, {0, 0, 1}}, []float64{2, 2, 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := SingularValues(tc.z)
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+			for i := range got {
+				if math.Abs(got[i]-tc.want[i]) > 1e-5 {
+					t.Fatalf("got %v, want %v", got, tc.want)
+				}
+			}
+		})
+	}
+	if s := Spread([]float64{4, 2}); s != 2 {
+		t.Errorf("Spread(4, 2) = %g, want 2", s)
+	}
+	if s := Spread([]float64{4, 0}); !math.IsInf(s, 1) {
+		t.Errorf("Spread(4, 0) = %g, want +Inf", s)
+	}
+}

@@ -28,6 +28,24 @@ var families = map[string]Family{
 		Reconstruct: "decoder",
 		Sample:      "decoder",
 	},
+	"wae": {
+		Name:        "wae",
+		Description: "Wasserstein autoencoder with an MMD penalty (Tolstikhin et al.), inverse multiquadratic kernels",
+		Latent:      Gaussian,
+		Encoder:     Deterministic,
+		Exported:    []string{"encoder", "decoder"},
+		Reconstruct: "decoder",
+		Sample:      "decoder",
+	},
+	"moca": {
+		Name:        "moca",
+		Description: "Momentum contrastive autoencoder (Arora et al.): latents on the unit sphere, matched to its uniform distribution by a momentum encoder and a queue",
+		Latent:      Sphere,
+		Encoder:     Spherical,
+		Exported:    []string{"encoder", "decoder"},
+		Reconstruct: "decoder",
+		Sample:      "decoder",
+	},
 }
 
 // Lookup returns the family called name.

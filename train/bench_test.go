@@ -6,35 +6,45 @@ import (
 	"github.com/latentzoo/latentzoo/dataset"
 )
 
-// BenchmarkTrainStep measures a VAE training step (batch 64, the default backbone) on
-// every backend compiled in; it reports images per second.
+// benchFamilies are the families BenchmarkTrainStep measures, side by side.
+var benchFamilies = []string{"vae", "wae", "moca"}
+
+// BenchmarkTrainStep measures one training iteration (every phase; batch 64, the default
+// backbone, each family's defaults) per family on every backend compiled in; it reports
+// images per second.
 func BenchmarkTrainStep(b *testing.B) {
 	data, err := dataset.Load("fashion-mnist", dataset.Train, 32, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, be := range Backends() {
-		b.Run(be, func(b *testing.B) {
-			cfg := DefaultConfig("vae", "fashion-mnist")
-			cfg.Backend = be
-			t, err := newTrainer(cfg, data)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer t.close()
-			if err := t.restore(initialCheckpoint(1, t.nets)); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := t.trainStep(); err != nil { // compile outside the timer
-				b.Fatal(err)
-			}
-			b.ResetTimer()
-			for b.Loop() {
-				if _, err := t.trainStep(); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.N*cfg.BatchSize)/b.Elapsed().Seconds(), "img/s")
-		})
+	for _, fam := range benchFamilies {
+		for _, be := range Backends() {
+			b.Run(fam+"/"+be, func(b *testing.B) {
+				benchTrainStep(b, fam, be, data)
+			})
+		}
 	}
+}
+
+func benchTrainStep(b *testing.B, family, be string, data *dataset.Set) {
+	cfg := DefaultConfig(family, "fashion-mnist")
+	cfg.Backend = be
+	t, err := newTrainer(cfg, data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer t.close()
+	if err := t.restore(t.initialCheckpoint()); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := t.trainStep(); err != nil { // compile outside the timer
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := t.trainStep(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*cfg.BatchSize)/b.Elapsed().Seconds(), "img/s")
 }

@@ -81,9 +81,7 @@ func initialCheckpoint(seed int64, nets []models.Net) *Checkpoint {
 			v := make([]float32, p.Size())
 			switch p.Role {
 			case models.Weight:
-				h := fnv.New64a()
-				h.Write([]byte(p.Name))
-				r := rand.New(rand.NewPCG(uint64(seed), h.Sum64()))
+				r := rand.New(rand.NewPCG(uint64(seed), nameHash(p.Name)))
 				std := math.Sqrt(2 / float64(max(p.FanIn, 1)))
 				for i := range v {
 					v[i] = float32(r.NormFloat64() * std)
@@ -97,6 +95,13 @@ func initialCheckpoint(seed int64, nets []models.Net) *Checkpoint {
 		}
 	}
 	return &Checkpoint{Tensors: out}
+}
+
+// nameHash is the FNV-1a hash of a tensor's name, which seeds its random stream.
+func nameHash(name string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return h.Sum64()
 }
 
 func isNotExist(err error) bool { return errors.Is(err, os.ErrNotExist) }

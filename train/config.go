@@ -28,10 +28,20 @@ type Config struct {
 	Beta float64 `json:"beta"`
 	// Rec is the per-image reconstruction error: "bce" (summed binary cross-entropy) or
 	// "mse" (summed squared error).
-	Rec             string `json:"rec"`
-	Seed            int64  `json:"seed"`
-	CheckpointEvery int    `json:"checkpoint_every"`
-	LogEvery        int    `json:"log_every"`
+	Rec string `json:"rec"`
+	// Lambda weighs the latent regulariser: WAE's MMD, MoCA's contrastive term.
+	Lambda float64 `json:"lambda,omitempty"`
+	// Temperature divides the similarities of a contrastive term.
+	Temperature float64 `json:"temperature,omitempty"`
+	// QueueSize is the number of recent keys kept as negatives (MoCA's dictionary).
+	QueueSize int `json:"queue_size,omitempty"`
+	// Momentum is the base momentum of a moving average of weights, raised to 1 along a
+	// cosine schedule (MoCA's momentum encoder).
+	Momentum float64 `json:"momentum,omitempty"`
+
+	Seed            int64 `json:"seed"`
+	CheckpointEvery int   `json:"checkpoint_every"`
+	LogEvery        int   `json:"log_every"`
 	// Backend is the GoMLX backend ("go:ops_sequential", "onnx:cpu"); empty picks the default.
 	Backend string `json:"backend,omitempty"`
 	// CodeVersion names the code that started (or last resumed) the run.
@@ -40,7 +50,7 @@ type Config struct {
 
 // DefaultConfig is the configuration of a family on a data set before flags change it.
 func DefaultConfig(family, dataset string) Config {
-	return Config{
+	c := Config{
 		Family:          family,
 		Dataset:         dataset,
 		Backbone:        models.DefaultBackbone(),
@@ -55,6 +65,18 @@ func DefaultConfig(family, dataset string) Config {
 		CheckpointEvery: 500,
 		LogEvery:        50,
 	}
+	pixels := float64(c.Backbone.Resolution * c.Backbone.Resolution * c.Backbone.Channels)
+	switch family {
+	case "wae":
+		// Tolstikhin et al.'s MNIST setting: squared error, lambda 10.
+		c.Rec, c.Lambda = "mse", 10
+	case "moca":
+		// Arora et al.: squared error, a temperature well under 1, a dictionary in the
+		// thousands, base momentum 0.99, lambda proportional to the pixel count.
+		c.Rec, c.Temperature, c.QueueSize, c.Momentum = "mse", 0.1, 8192, 0.99
+		c.Lambda = pixels / 100
+	}
+	return c
 }
 
 // Validate checks the configuration before a run starts.
@@ -76,6 +98,18 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config: rec must be bce or mse, got %q", c.Rec)
 	case c.CheckpointEvery <= 0 || c.LogEvery <= 0:
 		return fmt.Errorf("config: checkpoint and log intervals must be positive")
+	case c.Lambda < 0:
+		return fmt.Errorf("config: lambda must not be negative")
+	}
+	if c.Family == "moca" {
+		switch {
+		case c.Temperature <= 0:
+			return fmt.Errorf("config: moca needs a positive temperature")
+		case c.QueueSize < c.BatchSize:
+			return fmt.Errorf("config: moca's queue (%d) must hold at least one batch (%d)", c.QueueSize, c.BatchSize)
+		case c.Momentum < 0 || c.Momentum >= 1:
+			return fmt.Errorf("config: momentum must be in [0, 1), got %g", c.Momentum)
+		}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"math/rand/v2"
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // graph-building code reads better unqualified.
 
@@ -13,8 +14,25 @@ import (
 type method struct {
 	nets  func(c Config) []models.Net
 	noise func(c Config) map[string]int // noise tensor name → per-example size
+	// state, when set, lists named tensors beyond parameters, running statistics and
+	// Adam's moments that the phases read and write (a momentum encoder's weights, a
+	// queue of keys). They are checkpointed with the rest.
+	state func(c Config) []stateVar
+	// schedule, when set, gives the scalars the phases read at a step (a momentum, an
+	// annealing weight) from the step about to run and the run's length in steps. It
+	// returns the same names at every step.
+	schedule func(c Config, step, total int64) map[string]float64
 	// phases run in order every iteration.
 	phases []phase
+}
+
+// stateVar is one named state tensor of a method.
+type stateVar struct {
+	name  string
+	shape []int
+	// init gives its value at step 0 from the initial parameters and a source seeded by
+	// the run's seed and the state's name.
+	init func(params map[string][]float32, r *rand.Rand) []float32
 }
 
 // phase is one optimiser step: loss is minimised over the parameters of the nets in update.
@@ -23,6 +41,9 @@ type phase struct {
 	update  []string
 	metrics []string // names of the scalar metrics loss reports besides the loss
 	loss    func(s *stepGraph) (loss *Node, metrics map[string]*Node)
+	// after, when set, runs once the phase's optimiser step is built, with every
+	// parameter as the step leaves it, to write state that follows the new weights.
+	after func(s *stepGraph, params map[string]*Node)
 }
 
 var methods = map[string]method{

@@ -39,7 +39,17 @@ type LogRecord struct {
 // Run trains cfg in runDir. If runDir already holds a run, its config must match (but for
 // the length of the run) and training resumes from its checkpoint. Progress goes to
 // progressOut; cancelling ctx saves a checkpoint and returns ctx's error.
+//
+// Schedules that depend on the run's length (MoCA's momentum) follow the length asked
+// for: resuming an interrupted run continues it exactly, while asking for more epochs
+// than before stretches what remains of the schedule.
 func Run(ctx context.Context, cfg Config, runDir string, progressOut io.Writer) error {
+	return run(ctx, cfg, runDir, progressOut, 0)
+}
+
+// run is Run, stopping as if interrupted (checkpoint saved) after step stopAt when it is
+// positive.
+func run(ctx context.Context, cfg Config, runDir string, progressOut io.Writer, stopAt int64) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -73,13 +83,13 @@ func Run(ctx context.Context, cfg Config, runDir string, progressOut io.Writer) 
 		}
 		slog.Info("resuming", "run", runDir, "step", t.step)
 	case isNotExist(err):
-		if err := t.restore(initialCheckpoint(cfg.Seed, t.nets)); err != nil {
+		if err := t.restore(t.initialCheckpoint()); err != nil {
 			return err
 		}
 	default:
 		return err
 	}
-	return t.loop(ctx, runDir, progressOut)
+	return t.loop(ctx, runDir, progressOut, stopAt)
 }
 
 // sameRun reports whether two configs describe the same run, allowing a longer run.
@@ -106,6 +116,8 @@ type trainer struct {
 	plans         []phasePlan
 	execs         []*Exec
 	noise         map[string]int
+	stateVars     []stateVar
+	scalars       []string // names of the schedule's scalars
 	state         map[string]*tensors.Tensor
 	step          int64
 	stepsPerEpoch int64
@@ -136,6 +148,14 @@ func newTrainer(cfg Config, data *dataset.Set) (*trainer, error) {
 	if t.backendName == "" {
 		t.backendName = DefaultBackend()
 	}
+	if meth.state != nil {
+		t.stateVars = meth.state(cfg)
+	}
+	if meth.schedule != nil {
+		for n := range meth.schedule(cfg, 0, 1) {
+			t.scalars = append(t.scalars, n)
+		}
+	}
 	netByName := map[string]models.Net{}
 	for _, n := range t.nets {
 		if err := n.Validate(); err != nil {
@@ -144,7 +164,7 @@ func newTrainer(cfg Config, data *dataset.Set) (*trainer, error) {
 		netByName[n.Name] = n
 	}
 	for _, ph := range meth.phases {
-		plan := newPhasePlan(ph, t.nets, t.noise)
+		plan := newPhasePlan(ph, t.nets, t.noise, t.scalars, t.stateVars)
 		exec, err := NewExec(backend, func(in []*Node) []*Node { return plan.build(cfg, netByName, in) })
 		if err != nil {
 			return nil, fmt.Errorf("phase %s: %w", ph.name, err)
@@ -183,6 +203,9 @@ func (t *trainer) restore(ck *Checkpoint) error {
 			}
 		}
 	}
+	for _, v := range t.stateVars {
+		shapes[statePrefix+v.name] = v.shape
+	}
 	for name, shape := range shapes {
 		v, ok := ck.Tensors[name]
 		if !ok {
@@ -196,10 +219,22 @@ func (t *trainer) restore(ck *Checkpoint) error {
 	return nil
 }
 
+// Checkpoint names of Adam's moments and of a method's state.
 const (
-	adamM = "adam/m/"
-	adamV = "adam/v/"
+	adamM       = "adam/m/"
+	adamV       = "adam/v/"
+	statePrefix = "state/"
 )
+
+// initialCheckpoint is the run's state at step 0: initial parameters and Adam moments,
+// then the method's state initialised from them.
+func (t *trainer) initialCheckpoint() *Checkpoint {
+	ck := initialCheckpoint(t.cfg.Seed, t.nets)
+	for _, v := range t.stateVars {
+		ck.Tensors[statePrefix+v.name] = v.init(ck.Tensors, rand.New(rand.NewPCG(uint64(t.cfg.Seed), nameHash(statePrefix+v.name))))
+	}
+	return ck
+}
 
 func (t *trainer) checkpoint() (*Checkpoint, error) {
 	ck := &Checkpoint{Step: t.step, Tensors: map[string][]float32{}}
@@ -245,6 +280,10 @@ func (t *trainer) trainStep() (map[string]float64, error) {
 	images := t.nextBatch()
 	it := float64(t.step + 1)
 	lr := t.cfg.LR * math.Sqrt(1-math.Pow(t.cfg.Beta2, it)) / (1 - math.Pow(t.cfg.Beta1, it))
+	var scalars map[string]float64
+	if t.meth.schedule != nil {
+		scalars = t.meth.schedule(t.cfg, t.step, t.totalSteps())
+	}
 	metrics := map[string]float64{}
 	for pi, plan := range t.plans {
 		args := []any{images}
@@ -252,6 +291,9 @@ func (t *trainer) trainStep() (map[string]float64, error) {
 			args = append(args, n)
 		}
 		args = append(args, tensors.FromScalar(float32(lr)))
+		for _, n := range plan.scalars {
+			args = append(args, tensors.FromScalar(float32(scalars[n])))
+		}
 		for _, n := range plan.params {
 			args = append(args, t.state[n])
 		}
@@ -260,6 +302,9 @@ func (t *trainer) trainStep() (map[string]float64, error) {
 		}
 		for _, n := range plan.updated {
 			args = append(args, t.state[adamV+n])
+		}
+		for _, n := range plan.state {
+			args = append(args, t.state[statePrefix+n])
 		}
 		outs, err := t.execs[pi].Exec(args...)
 		if err != nil {
@@ -297,12 +342,16 @@ func (t *trainer) trainStep() (map[string]float64, error) {
 			replace(n, outs[o])
 			o++
 		}
+		for _, n := range plan.state {
+			replace(statePrefix+n, outs[o])
+			o++
+		}
 	}
 	t.step++
 	return metrics, nil
 }
 
-func (t *trainer) loop(ctx context.Context, runDir string, progressOut io.Writer) error {
+func (t *trainer) loop(ctx context.Context, runDir string, progressOut io.Writer, stopAt int64) error {
 	total := t.totalSteps()
 	logf, err := os.OpenFile(filepath.Join(runDir, logFile), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -322,6 +371,10 @@ func (t *trainer) loop(ctx context.Context, runDir string, progressOut io.Writer
 		return ck.save(runDir)
 	}
 	for t.step < total {
+		if stopAt > 0 && t.step == stopAt {
+			prog.done()
+			return save()
+		}
 		if err := ctx.Err(); err != nil {
 			prog.done()
 			if serr := save(); serr != nil {

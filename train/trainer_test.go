@@ -10,7 +10,15 @@ import (
 )
 
 func shortConfig(steps int) Config {
-	c := DefaultConfig("vae", "fashion-mnist")
+	return shortFamilyConfig("vae", steps)
+}
+
+// shortFamilyConfig is a few steps of family at batch 16, with a small queue.
+func shortFamilyConfig(family string, steps int) Config {
+	c := DefaultConfig(family, "fashion-mnist")
+	if c.QueueSize > 0 {
+		c.QueueSize = 64
+	}
 	c.Steps = steps
 	c.BatchSize = 16
 	c.CheckpointEvery = 3
@@ -18,53 +26,65 @@ func shortConfig(steps int) Config {
 	return c
 }
 
-// TestResumeIsExact trains 6 steps in one go and 3+3 steps with a restart between, and
-// requires bit-identical state, on every backend compiled in.
+// resumeFamilies are the families TestResumeIsExact runs: each kind of training state.
+var resumeFamilies = []string{"vae", "wae", "moca"}
+
+// TestResumeIsExact trains 6 steps in one go and 6 steps interrupted after 3, and
+// requires bit-identical state (parameters, moments, running statistics and each
+// method's own state), for every family on every backend compiled in.
 func TestResumeIsExact(t *testing.T) {
-	for _, be := range Backends() {
-		t.Run(be, func(t *testing.T) {
-			cfg := func(steps int) Config {
-				c := shortConfig(steps)
-				c.Backend = be
-				return c
+	for _, fam := range resumeFamilies {
+		for _, be := range Backends() {
+			t.Run(fam+"/"+be, func(t *testing.T) { testResumeIsExact(t, fam, be) })
+		}
+	}
+}
+
+func testResumeIsExact(t *testing.T, family, be string) {
+	cfg := func(steps int) Config {
+		c := shortFamilyConfig(family, steps)
+		c.Backend = be
+		return c
+	}
+	straight, split := t.TempDir(), t.TempDir()
+	if err := Run(context.Background(), cfg(6), straight, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(context.Background(), cfg(6), split, io.Discard, 3); err != nil {
+		t.Fatal(err)
+	}
+	if ck, err := LoadCheckpoint(split); err != nil || ck.Step != 3 {
+		t.Fatalf("interrupted run: checkpoint %v, %v; want step 3", ck, err)
+	}
+	if err := Run(context.Background(), cfg(6), split, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	a, err := LoadCheckpoint(straight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := LoadCheckpoint(split)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Step != 6 || b.Step != 6 {
+		t.Fatalf("steps %d and %d, want 6", a.Step, b.Step)
+	}
+	if len(a.Tensors) != len(b.Tensors) {
+		t.Fatalf("%d tensors against %d", len(a.Tensors), len(b.Tensors))
+	}
+	for name, va := range a.Tensors {
+		vb := b.Tensors[name]
+		for i := range va {
+			if math.Float32bits(va[i]) != math.Float32bits(vb[i]) {
+				t.Fatalf("%s[%d]: %v straight, %v resumed", name, i, va[i], vb[i])
 			}
-			straight, split := t.TempDir(), t.TempDir()
-			for _, r := range []struct {
-				dir   string
-				steps int
-			}{{straight, 6}, {split, 3}, {split, 6}} {
-				if err := Run(context.Background(), cfg(r.steps), r.dir, io.Discard); err != nil {
-					t.Fatal(err)
-				}
-			}
-			a, err := LoadCheckpoint(straight)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := LoadCheckpoint(split)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if a.Step != 6 || b.Step != 6 {
-				t.Fatalf("steps %d and %d, want 6", a.Step, b.Step)
-			}
-			if len(a.Tensors) != len(b.Tensors) {
-				t.Fatalf("%d tensors against %d", len(a.Tensors), len(b.Tensors))
-			}
-			for name, va := range a.Tensors {
-				vb := b.Tensors[name]
-				for i := range va {
-					if math.Float32bits(va[i]) != math.Float32bits(vb[i]) {
-						t.Fatalf("%s[%d]: %v straight, %v resumed", name, i, va[i], vb[i])
-					}
-				}
-			}
-			for _, f := range []string{configFile, logFile, checkpointFile} {
-				if _, err := os.Stat(filepath.Join(split, f)); err != nil {
-					t.Errorf("run folder lacks %s: %v", f, err)
-				}
-			}
-		})
+		}
+	}
+	for _, f := range []string{configFile, logFile, checkpointFile} {
+		if _, err := os.Stat(filepath.Join(split, f)); err != nil {
+			t.Errorf("run folder lacks %s: %v", f, err)
+		}
 	}
 }
 

@@ -42,12 +42,31 @@ func (l *intList) Set(s string) error {
 	return nil
 }
 
+// flagValue finds the value of flag name in args before they are parsed ("-name v",
+// "--name=v", ...), or def.
+func flagValue(args []string, name, def string) string {
+	for i, a := range args {
+		if !strings.HasPrefix(a, "-") {
+			continue
+		}
+		a = strings.TrimLeft(a, "-")
+		if a == name && i+1 < len(args) {
+			return args[i+1]
+		}
+		if v, ok := strings.CutPrefix(a, name+"="); ok {
+			return v
+		}
+	}
+	return def
+}
+
 func runTrain(args []string) error {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	family := fs.String("family", "vae", "model family: "+strings.Join(models.Names(), ", "))
 	data := fs.String("dataset", "fashion-mnist", `data set: fashion-mnist, mnist, or a folder of images ("folder:/path")`)
 	out := fs.String("out", "", "run folder (required); an existing run there resumes")
-	c := train.DefaultConfig("", "")
+	// The family's defaults are the flags' defaults, so -h shows them for -family.
+	c := train.DefaultConfig(flagValue(args, "family", *family), "")
 	widths := intList(c.Backbone.Widths)
 	fs.IntVar(&c.Epochs, "epochs", c.Epochs, "epochs to train")
 	fs.IntVar(&c.Steps, "steps", 0, "stop after this many steps in all (overrides -epochs when set)")
@@ -57,6 +76,10 @@ func runTrain(args []string) error {
 	fs.Float64Var(&c.Beta2, "adam-beta2", c.Beta2, "Adam beta2")
 	fs.Float64Var(&c.Beta, "beta", c.Beta, "weight of the KL term (beta-VAE)")
 	fs.StringVar(&c.Rec, "rec", c.Rec, "reconstruction error: bce or mse (summed per image)")
+	fs.Float64Var(&c.Lambda, "lambda", c.Lambda, "weight of the latent regulariser (wae: MMD; moca: contrastive term)")
+	fs.Float64Var(&c.Temperature, "temperature", c.Temperature, "temperature of the contrastive term (moca)")
+	fs.IntVar(&c.QueueSize, "queue", c.QueueSize, "keys kept as negatives (moca's dictionary size)")
+	fs.Float64Var(&c.Momentum, "momentum", c.Momentum, "base momentum of the momentum encoder, raised to 1 on a cosine schedule (moca)")
 	fs.Int64Var(&c.Seed, "seed", c.Seed, "seed of initialisation, data order and noise")
 	fs.IntVar(&c.CheckpointEvery, "checkpoint-every", c.CheckpointEvery, "steps between checkpoints")
 	fs.IntVar(&c.LogEvery, "log-every", c.LogEvery, "steps between loss log lines")
