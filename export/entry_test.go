@@ -3,6 +3,7 @@ package export
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -15,72 +16,86 @@ import (
 // statistics, move off their initial values), exports the run, and requires the entry to
 // hold graphs that ONNX Runtime runs within Tolerance of the training graph, on every
 // backend compiled in.
+// parityCases are the runs TestEntryParity exports: every family, with and without
+// batch norm where it changes the graphs.
+var parityCases = []struct {
+	family string
+	bn     bool
+}{{"vae", false}, {"vae", true}, {"wae", false}, {"moca", true}}
+
 func TestEntryParity(t *testing.T) {
-	for _, bn := range []bool{false, true} {
-		cfg := train.DefaultConfig("vae", "fashion-mnist")
-		cfg.Steps, cfg.BatchSize, cfg.LogEvery, cfg.CheckpointEvery = 4, 16, 2, 100
-		cfg.Backbone.BatchNorm = bn
-		cfg.Backbone.Latent = 8
-		run := t.TempDir()
-		if err := train.Run(context.Background(), cfg, run, io.Discard); err != nil {
+	for _, pc := range parityCases {
+		t.Run(fmt.Sprintf("%s/batchnorm=%v", pc.family, pc.bn), func(t *testing.T) { testEntryParity(t, pc.family, pc.bn) })
+	}
+}
+
+func testEntryParity(t *testing.T, family string, bn bool) {
+	cfg := train.DefaultConfig(family, "fashion-mnist")
+	cfg.Steps, cfg.BatchSize, cfg.LogEvery, cfg.CheckpointEvery = 4, 16, 2, 100
+	cfg.Backbone.BatchNorm = bn
+	cfg.Backbone.Latent = 8
+	if cfg.QueueSize > 0 {
+		cfg.QueueSize = 64
+	}
+	run := t.TempDir()
+	if err := train.Run(context.Background(), cfg, run, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if bn {
+		// Batch norm's running statistics must have moved off their initial values.
+		m, err := train.LoadModel(run)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if bn {
-			// Batch norm's running statistics must have moved off their initial values.
-			m, err := train.LoadModel(run)
-			if err != nil {
-				t.Fatal(err)
+		mean, ok := m.Params["encoder/bn1/mean"]
+		if !ok {
+			t.Fatal("batch-norm run has no encoder/bn1/mean")
+		}
+		moved := false
+		for _, v := range mean {
+			moved = moved || v != 0
+		}
+		if !moved {
+			t.Fatal("encoder/bn1/mean is still zero after training")
+		}
+	}
+	for _, be := range train.Backends() {
+		backend, err := train.NewBackend(be)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name, _ := zoo.ParseName(family + "/fashion-mnist:test")
+		var report bytes.Buffer
+		m, files, err := Entry(run, name, EntryOptions{Backend: backend, Report: &report})
+		if err != nil {
+			t.Fatalf("batchnorm %v, backend %s: %v", bn, be, err)
+		}
+		t.Logf("batchnorm %v, backend %s:\n%s", bn, be, report.String())
+		for _, g := range []string{"encoder", "decoder"} {
+			if !strings.Contains(report.String(), g+": max abs error") {
+				t.Errorf("report lacks %s's parity line", g)
 			}
-			mean, ok := m.Params["encoder/bn1/mean"]
-			if !ok {
-				t.Fatal("batch-norm run has no encoder/bn1/mean")
-			}
-			moved := false
-			for _, v := range mean {
-				moved = moved || v != 0
-			}
-			if !moved {
-				t.Fatal("encoder/bn1/mean is still zero after training")
+			if m.Parity[g] > Tolerance {
+				t.Errorf("%s parity %g", g, m.Parity[g])
 			}
 		}
-		for _, be := range train.Backends() {
-			backend, err := train.NewBackend(be)
-			if err != nil {
-				t.Fatal(err)
-			}
-			name, _ := zoo.ParseName("vae/fashion-mnist:test")
-			var report bytes.Buffer
-			m, files, err := Entry(run, name, EntryOptions{Backend: backend, Report: &report})
-			if err != nil {
-				t.Fatalf("batchnorm %v, backend %s: %v", bn, be, err)
-			}
-			t.Logf("batchnorm %v, backend %s:\n%s", bn, be, report.String())
-			for _, g := range []string{"encoder", "decoder"} {
-				if !strings.Contains(report.String(), g+": max abs error") {
-					t.Errorf("report lacks %s's parity line", g)
-				}
-				if m.Parity[g] > Tolerance {
-					t.Errorf("%s parity %g", g, m.Parity[g])
-				}
-			}
-			dir := t.TempDir()
-			if err := zoo.WriteEntry(dir, m, files); err != nil {
-				t.Fatal(err)
-			}
-			e, err := zoo.OpenDir(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, f := range []string{"encoder.onnx", "decoder.onnx", "README.md", "train-config.json", "train-log.jsonl"} {
-				if _, err := e.ReadFile(f); err != nil {
-					t.Errorf("entry file %s: %v", f, err)
-				}
-			}
-			if m.Run == nil || m.Run.Steps != 4 {
-				t.Errorf("run summary %+v, want 4 steps", m.Run)
-			}
-			backend.Finalize()
+		dir := t.TempDir()
+		if err := zoo.WriteEntry(dir, m, files); err != nil {
+			t.Fatal(err)
 		}
+		e, err := zoo.OpenDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{"encoder.onnx", "decoder.onnx", "README.md", "train-config.json", "train-log.jsonl"} {
+			if _, err := e.ReadFile(f); err != nil {
+				t.Errorf("entry file %s: %v", f, err)
+			}
+		}
+		if m.Run == nil || m.Run.Steps != 4 {
+			t.Errorf("run summary %+v, want 4 steps", m.Run)
+		}
+		backend.Finalize()
 	}
 }
 

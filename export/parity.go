@@ -8,6 +8,7 @@ import (
 	"github.com/gomlx/compute"
 
 	"github.com/latentzoo/latentzoo/infer"
+	"github.com/latentzoo/latentzoo/models"
 	"github.com/latentzoo/latentzoo/train"
 )
 
@@ -18,6 +19,8 @@ const Tolerance = 1e-4
 // Parity runs net name of model m both in the training graph (on backend) and, as the
 // ONNX bytes given, in ONNX Runtime, on n random inputs drawn from seed: images uniform in
 // [0,1], latents from N(0, I). It returns the largest absolute difference over all outputs.
+// For a family whose latents live on the sphere it also requires the encoder's "z" from
+// ONNX Runtime to have unit length, within Tolerance.
 func Parity(m *train.Model, name string, onnxBytes []byte, backend compute.Backend, n int, seed uint64) (float64, error) {
 	net, err := m.Net(name)
 	if err != nil {
@@ -66,6 +69,25 @@ func Parity(m *train.Model, name string, onnxBytes []byte, backend compute.Backe
 			}
 			worst = math.Max(worst, d)
 		}
+		if m.Family.Latent == models.Sphere && o.Name == "z" {
+			if err := unitRows(g, len(g)/n); err != nil {
+				return 0, fmt.Errorf("output z: %w", err)
+			}
+		}
 	}
 	return worst, nil
+}
+
+// unitRows checks that every row of size d of z has length 1 within Tolerance.
+func unitRows(z []float32, d int) error {
+	for i := 0; i+d <= len(z); i += d {
+		ss := 0.0
+		for _, v := range z[i : i+d] {
+			ss += float64(v) * float64(v)
+		}
+		if l := math.Sqrt(ss); math.Abs(l-1) > Tolerance {
+			return fmt.Errorf("latent %d has length %g, not on the unit sphere", i/d, l)
+		}
+	}
+	return nil
 }
