@@ -82,6 +82,9 @@ func ModelCard(m *Manifest) []byte {
 			p("| %s | %.6g |\n", k, m.Metrics[k])
 		}
 		p("\n")
+		if _, ok := m.Metrics["test_latent_spread"]; ok {
+			p("`test_latent_spread` is the largest singular value of the test set's latents over the smallest: 1 when they spread evenly over every direction (MoCA's isotropy check), large when they crowd into fewer.\n\n")
+		}
 	}
 	if len(m.Attributes) > 0 {
 		p("## Attribute directions\n\n")

@@ -42,6 +42,13 @@ func runEval(args []string) error {
 		return fmt.Errorf("evaluate %s: %w", man.Name, err)
 	}
 	fmt.Printf("%s on %s %s (%d images): MSE %.5f  PSNR %.2f dB  SSIM %.4f\n", man.Name, man.Dataset, *split, m.Images, m.MSE, m.PSNR, m.SSIM)
+	z, err := evaluate.Latents(model, set, 256)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", man.Name, err)
+	}
+	sv := evaluate.SingularValues(z)
+	spread := evaluate.Spread(sv)
+	fmt.Printf("latents: singular values %.1f (largest) to %.1f (smallest), spread %.2f\n", sv[0], sv[len(sv)-1], spread)
 	if !*record {
 		return nil
 	}
@@ -59,6 +66,7 @@ func runEval(args []string) error {
 	for k, v := range m.Map("test_") {
 		updated.Metrics[k] = v
 	}
+	updated.Metrics["test_latent_spread"] = spread
 	files["README.md"] = zoo.ModelCard(&updated)
 	if err := write(&updated, files); err != nil {
 		return fmt.Errorf("record metrics in %s: %w", man.Name, err)
