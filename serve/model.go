@@ -298,8 +298,43 @@ func OpenModel(e zoo.Entry, opts infer.Options) (*Model, error) {
 // Reconstruct encodes n CHW images laid end to end and decodes their latents with the
 // manifest's reconstruction graph.
 func (m *Model) Reconstruct(images []float32, n int) ([]float32, error) {
-	out, _, err := m.m.reconstruct(m.m.decoders[m.m.manifest.Reconstruct], images, n)
+	return m.ReconstructWith(m.m.manifest.Reconstruct, images, n)
+}
+
+// ReconstructWith is Reconstruct through the decoder graph called role (the manifest's
+// graphs other than the encoder).
+func (m *Model) ReconstructWith(role string, images []float32, n int) ([]float32, error) {
+	g, ok := m.m.decoders[role]
+	if !ok {
+		return nil, fmt.Errorf("model %s has no decoder %q (has %v)", m.m.name(), role, m.m.decoderRoles())
+	}
+	out, _, err := m.m.reconstruct(g, images, n)
 	return out, err
+}
+
+// Sample decodes n latents drawn from the prior with seed (as POST /sample does) with
+// the manifest's sampling graph.
+func (m *Model) Sample(n int, seed int64) ([]float32, error) {
+	return m.m.decode(m.m.decoders[m.m.manifest.Sample], sampleLatents(seed, n, m.m.manifest.LatentSize, m.m.sphere))
+}
+
+// Interpolate encodes images a and b (CHW each) and decodes steps latents from one to the
+// other, both ends included, along the latent kind's default path (as POST /interpolate
+// does): the great circle for sphere latents, a straight line otherwise.
+func (m *Model) Interpolate(a, b []float32, steps int) ([]float32, error) {
+	enc, err := m.m.encode(slices.Concat(a, b), 2)
+	if err != nil {
+		return nil, err
+	}
+	path := pathLinear
+	if m.m.sphere {
+		path = pathSlerp
+	}
+	zs, err := interpolate(enc.z[0], enc.z[1], steps, path)
+	if err != nil {
+		return nil, err
+	}
+	return m.m.decode(m.m.decoders[m.m.manifest.Reconstruct], zs)
 }
 
 // Close closes the model's graphs.

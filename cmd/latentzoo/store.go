@@ -32,6 +32,15 @@ func resolveEntry(arg string) (zoo.Entry, error) {
 	return store.Resolve(n)
 }
 
+// openEntry opens an entry given as a folder, or by name from the local store or the
+// built-in ones.
+func openEntry(arg string) (zoo.Entry, error) {
+	if st, err := os.Stat(arg); err == nil && st.IsDir() {
+		return zoo.OpenDir(arg)
+	}
+	return resolveEntry(arg)
+}
+
 // openWritableEntry opens an entry given as a folder or a name in the local store, with a
 // function that rewrites it in place.
 func openWritableEntry(arg string) (zoo.Entry, func(*zoo.Manifest, map[string][]byte) error, error) {
