@@ -1,12 +1,22 @@
 package train
 
 import (
+	"context"
+	"encoding/json"
+	"io"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // graph-building code reads better unqualified.
 	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/latentzoo/latentzoo/dataset"
+	"github.com/latentzoo/latentzoo/evaluate"
+	"github.com/latentzoo/latentzoo/models"
 )
 
 // TestContrastiveLossByHand checks InfoNCE on two queries with known positives and a queue
@@ -117,4 +127,145 @@ func TestCosineMomentum(t *testing.T) {
 			t.Errorf("step %d of %d: %v, want %v", tc.step, tc.total, got, tc.want)
 		}
 	}
+}
+
+// TestMocaStepUpdatesState runs one real MoCA step and checks its state against the
+// method: the momentum encoder is m·(its old weights) + (1−m)·(the encoder's new ones),
+// and the queue holds the batch's keys (the momentum encoder's latents, newest first)
+// followed by its old rows less the oldest.
+func TestMocaStepUpdatesState(t *testing.T) {
+	cfg := shortFamilyConfig("moca", 10)
+	data, err := dataset.Load(cfg.Dataset, dataset.Train, cfg.Backbone.Resolution, cfg.Backbone.Channels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := newTrainer(cfg, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.close()
+	start := tr.initialCheckpoint()
+	if err := tr.restore(start); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.trainStep(); err != nil {
+		t.Fatal(err)
+	}
+	after, err := tr.checkpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := cosineMomentum(cfg.Momentum, 0, tr.totalSteps())
+	enc := cfg.Backbone.Encoder(models.Spherical)
+	for _, p := range enc.Params() {
+		if !p.Trainable() {
+			continue
+		}
+		old, avg, now := start.Tensors[p.Name], after.Tensors[statePrefix+emaPrefix+p.Name], after.Tensors[p.Name]
+		for i := range avg {
+			want := m*float64(old[i]) + (1-m)*float64(now[i])
+			if math.Abs(float64(avg[i])-want) > 1e-6 {
+				t.Fatalf("%s[%d]: moving average %v, want %v", p.Name, i, avg[i], want)
+			}
+		}
+	}
+
+	// The step's keys: the momentum encoder (still the step-0 weights) on batch 0.
+	b, d, k := cfg.BatchSize, cfg.Backbone.Latent, cfg.QueueSize
+	batch := make([]float32, b*data.ImageSize())
+	data.Batch(data.Permutation(cfg.Seed, 0)[:b], batch)
+	model := &Model{Nets: []models.Net{enc}, Params: start.Tensors}
+	keys, err := model.Forward(tr.backend, "encoder", batch, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldQ, newQ := start.Tensors[statePrefix+queueName], after.Tensors[statePrefix+queueName]
+	if len(newQ) != k*d {
+		t.Fatalf("queue has %d values, want %d×%d", len(newQ), k, d)
+	}
+	for i := range b * d {
+		if math.Abs(float64(newQ[i]-keys["z"][i])) > 1e-5 {
+			t.Fatalf("queue row %d: %v, want the key %v", i/d, newQ[i], keys["z"][i])
+		}
+	}
+	for i := b * d; i < k*d; i++ {
+		if newQ[i] != oldQ[i-b*d] {
+			t.Fatalf("queue row %d is not the old row %d", i/d, i/d-b)
+		}
+	}
+}
+
+// TestMocaSpreadsLatents trains MoCA briefly on Fashion-MNIST and measures the isotropy of
+// the latents of 1,000 test images (MoCA sec. 4.2): the ratio of their largest to smallest
+// singular value must fall from the untrained encoder's.
+func TestMocaSpreadsLatents(t *testing.T) {
+	cfg := DefaultConfig("moca", "fashion-mnist")
+	cfg.Steps, cfg.LogEvery, cfg.CheckpointEvery = 200, 50, 1000
+	dir := t.TempDir()
+	if err := run(context.Background(), cfg, dir, io.Discard, 1); err != nil {
+		t.Fatal(err)
+	}
+	spread := func() float64 {
+		m, err := LoadModel(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		test, err := dataset.Load(cfg.Dataset, dataset.Test, 32, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		test = test.Subset(1000)
+		backend, err := NewBackend(cfg.Backend)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer backend.Finalize()
+		z, err := m.Forward(backend, "encoder", test.Images, test.N)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := make([][]float32, test.N)
+		for i := range rows {
+			rows[i] = z["z"][i*cfg.Backbone.Latent : (i+1)*cfg.Backbone.Latent]
+		}
+		return evaluate.Spread(evaluate.SingularValues(rows))
+	}
+	before := spread()
+	if err := Run(context.Background(), cfg, dir, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	after := spread()
+	t.Logf("singular-value spread of 1,000 test latents: %.2f after 1 step, %.2f after %d", before, after, cfg.Steps)
+	if !(after < before) {
+		t.Errorf("spread went from %.2f to %.2f: the latents did not spread over the sphere", before, after)
+	}
+	first, last := logMetric(t, dir, "contrast")
+	if !(last < first) {
+		t.Errorf("contrastive loss went from %.3f to %.3f", first, last)
+	}
+}
+
+// logMetric returns a metric's first and last values in a run's loss log.
+func logMetric(t *testing.T, dir, name string) (first, last float64) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, logFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen bool
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var rec LogRecord
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatal(err)
+		}
+		v, ok := rec.Metrics[name]
+		if !ok {
+			t.Fatalf("log line at step %d lacks %s", rec.Step, name)
+		}
+		if !seen {
+			first, seen = v, true
+		}
+		last = v
+	}
+	return first, last
 }
