@@ -37,4 +37,4 @@ ENV LATENTZOO_ORT_LIB=/opt/onnxruntime/libonnxruntime.so \
 VOLUME /zoo
 EXPOSE 8080
 ENTRYPOINT ["latentzoo"]
-CMD ["serve", "--addr", "0.0.0.0:8080"]
+CMD ["serve", "--addr", "0.0.0.0:8080", "--default", "vae/fashion-mnist:v1"]

@@ -37,7 +37,7 @@ build:
 
 # run serves the zoo on $(ADDR).
 run: deps build
-	./latentzoo serve -addr $(ADDR)
+	./latentzoo serve -addr $(ADDR) -default vae/fashion-mnist:v1
 
 # test is CI: vet and every test, with the data sets and ONNX Runtime in place.
 test: deps

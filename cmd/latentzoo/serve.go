@@ -39,6 +39,7 @@ func runServe(args []string) error {
 	var ortLib string
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "`address` to listen on")
 	fs.Var(&models, "model", "entry `name` to serve, family/dataset[:tag]; repeat for more; the first is the default (default: every built-in entry)")
+	fs.StringVar(&cfg.DefaultModel, "default", "", "entry `name` that serves requests naming no model (default: the first served)")
 	fs.StringVar(&cfg.Device, "device", infer.DeviceCPU, "where ONNX Runtime runs: cpu or cuda (falls back to cpu, with a warning, when CUDA does not load)")
 	fs.StringVar(&ortLib, "ort-lib", "", "`path` of libonnxruntime.so (default: $"+infer.EnvLibrary+", else .deps/onnxruntime/ above the working directory or the binary)")
 	// One thread per operator: requests run side by side, and ONNX Runtime's own pool
