@@ -21,7 +21,7 @@ import (
 var parityCases = []struct {
 	family string
 	bn     bool
-}{{"vae", false}, {"vae", true}, {"wae", false}, {"moca", true}}
+}{{"vae", false}, {"vae", true}, {"wae", false}, {"moca", true}, {"introvae", false}, {"sintrovae", true}, {"asintrovae", true}}
 
 func TestEntryParity(t *testing.T) {
 	for _, pc := range parityCases {

@@ -46,6 +46,33 @@ var families = map[string]Family{
 		Reconstruct: "decoder",
 		Sample:      "decoder",
 	},
+	"introvae": {
+		Name:        "introvae",
+		Description: "IntroVAE (Huang et al.): the encoder is also the critic, pushing the KL of reconstructions and generations above a hard margin while the decoder pulls it down",
+		Latent:      Gaussian,
+		Encoder:     Posterior,
+		Exported:    []string{"encoder", "decoder"},
+		Reconstruct: "decoder",
+		Sample:      "decoder",
+	},
+	"sintrovae": {
+		Name:        "sintrovae",
+		Description: "Soft-IntroVAE (Daniel & Tamar): introspective VAE whose encoder scores reconstructions and generations by soft exponentials of their ELBOs instead of a hard margin",
+		Latent:      Gaussian,
+		Encoder:     Posterior,
+		Exported:    []string{"encoder", "decoder"},
+		Reconstruct: "decoder",
+		Sample:      "decoder",
+	},
+	"asintrovae": {
+		Name:        "asintrovae",
+		Description: "AS-IntroVAE (Lu et al.): Soft-IntroVAE with an adversarial similarity distance between the posteriors of reconstructions and generations, annealed into the KL; exports a moving average of the weights",
+		Latent:      Gaussian,
+		Encoder:     Posterior,
+		Exported:    []string{"encoder", "decoder"},
+		Reconstruct: "decoder",
+		Sample:      "decoder",
+	},
 }
 
 // Lookup returns the family called name.

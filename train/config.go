@@ -38,6 +38,25 @@ type Config struct {
 	// Momentum is the base momentum of a moving average of weights, raised to 1 along a
 	// cosine schedule (MoCA's momentum encoder).
 	Momentum float64 `json:"momentum,omitempty"`
+	// BetaRec weighs the reconstruction errors of the introspective families (β_rec).
+	// Their real images' KL weight β_kl is Beta.
+	BetaRec float64 `json:"beta_rec,omitempty"`
+	// BetaNeg weighs the fakes' KL in the introspective families' adversarial terms: the
+	// hinge terms of IntroVAE (and the fakes' KL in its decoder loss: Huang et al.'s α),
+	// the KL inside the exponential terms of the soft families (β_neg).
+	BetaNeg float64 `json:"beta_neg,omitempty"`
+	// Margin is IntroVAE's hard margin m on the fakes' KL.
+	Margin float64 `json:"margin,omitempty"`
+	// Alpha is the soft families' exponent: the encoder's exponential terms are
+	// 1/(2α)·exp(−α·s·ELBO-loss(x_s)), s = 1/(C·H·W).
+	Alpha float64 `json:"alpha,omitempty"`
+	// Gamma weighs the fakes' terms in the soft families' decoder loss (γ).
+	Gamma float64 `json:"gamma,omitempty"`
+	// GammaR further weighs the fakes' reconstruction errors in that loss (γ_r).
+	GammaR float64 `json:"gamma_r,omitempty"`
+	// EMADecay is the decay of the moving average of the weights that AS-IntroVAE
+	// exports, reached after a warm-up of min(decay, (1+step)/(10+step)).
+	EMADecay float64 `json:"ema_decay,omitempty"`
 
 	Seed            int64 `json:"seed"`
 	CheckpointEvery int   `json:"checkpoint_every"`
@@ -75,6 +94,26 @@ func DefaultConfig(family, dataset string) Config {
 		// thousands, base momentum 0.99, lambda proportional to the pixel count.
 		c.Rec, c.Temperature, c.QueueSize, c.Momentum = "mse", 0.1, 8192, 0.99
 		c.Lambda = pixels / 100
+	case "introvae", "sintrovae", "asintrovae":
+		// The papers' Adam (lr 2e-4, default betas) and summed squared error. IntroVAE:
+		// Huang et al.'s α = 0.25 on the fakes' KL, and a margin well above the real
+		// images' KL (15 to 20 on Fashion-MNIST at latent 32). The soft families:
+		// Soft-IntroVAE's defaults, which AS-IntroVAE inherits, with its α 2 and γ 1,
+		// and a moving average of decay 0.999 (the paper names none; its code uses 0.999).
+		c.LR, c.Rec, c.BetaRec = 2e-4, "mse", 1
+		if family == "introvae" {
+			c.BetaNeg, c.Margin = 0.25, 40
+		} else {
+			c.BetaNeg, c.Alpha, c.Gamma, c.GammaR = 256, 2, 1, 1e-8
+		}
+		if family == "asintrovae" {
+			c.EMADecay = 0.999
+		}
+		if dataset == "fashion-mnist" || dataset == "mnist" {
+			// Soft-IntroVAE's preset for both (β_rec 1, β_kl 1, β_neg 256, latent 32):
+			// batches of 128.
+			c.BatchSize = 128
+		}
 	}
 	return c
 }
@@ -109,6 +148,19 @@ func (c Config) Validate() error {
 			return fmt.Errorf("config: moca's queue (%d) must hold at least one batch (%d)", c.QueueSize, c.BatchSize)
 		case c.Momentum < 0 || c.Momentum >= 1:
 			return fmt.Errorf("config: momentum must be in [0, 1), got %g", c.Momentum)
+		}
+	}
+	switch c.Family {
+	case "introvae", "sintrovae", "asintrovae":
+		switch {
+		case c.BetaRec <= 0:
+			return fmt.Errorf("config: %s needs a positive beta_rec", c.Family)
+		case c.Beta < 0 || c.BetaNeg < 0 || c.Margin < 0 || c.Gamma < 0 || c.GammaR < 0:
+			return fmt.Errorf("config: %s's weights and margin must not be negative", c.Family)
+		case c.Family != "introvae" && c.Alpha <= 0:
+			return fmt.Errorf("config: %s needs a positive alpha", c.Family)
+		case c.Family == "asintrovae" && (c.EMADecay < 0 || c.EMADecay >= 1):
+			return fmt.Errorf("config: ema_decay must be in [0, 1), got %g", c.EMADecay)
 		}
 	}
 	return nil

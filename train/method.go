@@ -22,6 +22,9 @@ type method struct {
 	// annealing weight) from the step about to run and the run's length in steps. It
 	// returns the same names at every step.
 	schedule func(c Config, step, total int64) map[string]float64
+	// exportAverage says that the trained weights to use, and export, are the moving
+	// averages the method keeps in its state, named emaPrefix + the parameter's name.
+	exportAverage bool
 	// phases run in order every iteration.
 	phases []phase
 }

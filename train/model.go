@@ -25,7 +25,8 @@ type Model struct {
 	execs map[string]*Exec
 }
 
-// LoadModel reads a run folder's config and checkpoint.
+// LoadModel reads a run folder's config and checkpoint. For a family whose method exports
+// a moving average of the weights, the trainable parameters are those averages.
 func LoadModel(runDir string) (*Model, error) {
 	cfg, err := LoadConfig(runDir)
 	if err != nil {
@@ -44,7 +45,34 @@ func LoadModel(runDir string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("run %s: %w", runDir, err)
 	}
+	if methods[cfg.Family].exportAverage {
+		if err := useAverages(ck, nets, params); err != nil {
+			return nil, fmt.Errorf("run %s: %w", runDir, err)
+		}
+	}
 	return &Model{Config: cfg, Family: fam, Step: ck.Step, Nets: nets, Params: params, execs: map[string]*Exec{}}, nil
+}
+
+// useAverages replaces the trainable parameters of nets in params by their moving
+// averages in the checkpoint's method state.
+func useAverages(ck *Checkpoint, nets []models.Net, params map[string][]float32) error {
+	for _, n := range nets {
+		for _, p := range n.Params() {
+			if !p.Trainable() {
+				continue
+			}
+			name := statePrefix + emaPrefix + p.Name
+			v, ok := ck.Tensors[name]
+			if !ok {
+				return fmt.Errorf("checkpoint has no moving average %q", name)
+			}
+			if len(v) != p.Size() {
+				return fmt.Errorf("checkpoint moving average %q has %d values, want %d", name, len(v), p.Size())
+			}
+			params[p.Name] = v
+		}
+	}
+	return nil
 }
 
 // Net returns the exported net called name.
