@@ -27,7 +27,7 @@ const logFile = "log.jsonl"
 type LogRecord struct {
 	Step     int64              `json:"step"`
 	Epoch    float64            `json:"epoch"`
-	Loss     float64            `json:"loss"`
+	Loss     float64            `json:"loss"` // the sum of the phases' losses when there are several
 	Metrics  map[string]float64 `json:"metrics"`
 	ImgPerS  float64            `json:"img_per_s"`
 	Elapsed  float64            `json:"elapsed_s"`
@@ -275,7 +275,8 @@ func (t *trainer) noiseTensors(phase int, names []string) []*tensors.Tensor {
 	return out
 }
 
-// trainStep runs every phase of one iteration and returns each phase's loss and metrics.
+// trainStep runs every phase of one iteration and returns each phase's loss and metrics,
+// prefixed by the phase's name when there are several, and "loss": their sum.
 func (t *trainer) trainStep() (map[string]float64, error) {
 	images := t.nextBatch()
 	it := float64(t.step + 1)
@@ -316,6 +317,10 @@ func (t *trainer) trainStep() (map[string]float64, error) {
 		}
 		scalar := func(v *tensors.Tensor) float64 { return float64(tensors.MustCopyFlatData[float32](v)[0]) }
 		metrics[prefix+"loss"] = scalar(outs[0])
+		if prefix != "" {
+			// The iteration's loss, for the progress line and the log's loss field.
+			metrics["loss"] += metrics[prefix+"loss"]
+		}
 		for mi, m := range plan.metrics {
 			metrics[prefix+m] = scalar(outs[1+mi])
 		}
