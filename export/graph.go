@@ -147,6 +147,16 @@ func (b *graphBuilder) layer(l models.Layer, x value, out string) (value, error)
 			return bad("want a vector per example")
 		}
 		b.node("LpNormalization", name, "x / ||x||_2 per example", inputs, out, intAttr("axis", 1), intAttr("p", 2))
+	case models.Broadcast:
+		if l.Out <= 0 {
+			return bad("want a positive size, got %d", l.Out)
+		}
+		y.shape = []int{l.Out}
+		// The target shape [N, Out] takes N from the input; the input's values are unused.
+		b.g.Initializer = append(b.g.Initializer, int64Tensor(name+"/size", []int64{int64(l.Out)}))
+		b.node("Shape", name+"/batch", "the batch size", []string{x.name}, name+"/batch", intAttr("start", 0), intAttr("end", 1))
+		b.node("Concat", name+"/shape", "", []string{name + "/batch", name + "/size"}, name+"/shape", intAttr("axis", 0))
+		b.node("Expand", name, "the learned vector for every example", []string{params[0].Name, name + "/shape"}, out)
 	default:
 		return bad("unsupported op")
 	}

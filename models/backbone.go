@@ -20,6 +20,9 @@ type EncoderKind string
 const (
 	// Posterior encoders give "mu" and "logvar" of a diagonal Gaussian.
 	Posterior EncoderKind = "posterior"
+	// SharedVariance encoders give "mu" and "logvar" of a diagonal Gaussian whose
+	// log-variance is learned but the same for every input (AVAE's sigma_E).
+	SharedVariance EncoderKind = "shared-variance"
 	// Deterministic encoders give "z" directly.
 	Deterministic EncoderKind = "deterministic"
 	// Spherical encoders give "z" normalised to the unit sphere.
@@ -70,8 +73,9 @@ func (b Backbone) bn(name string, ch int) []Layer {
 	return []Layer{{Op: BatchNorm, Name: name, In: ch, Out: ch, Epsilon: 1e-5, Momentum: 0.9}}
 }
 
-// Encoder describes the encoder net with the given head.
-func (b Backbone) Encoder(kind EncoderKind) Net {
+// convTrunk is the encoder's convolutional trunk, flattened: stride-2 convolutions with
+// leaky ReLUs. It returns the layers and the number of features they give.
+func (b Backbone) convTrunk() ([]Layer, int) {
 	var trunk []Layer
 	in := b.Channels
 	for i, w := range b.Widths {
@@ -83,7 +87,12 @@ func (b Backbone) Encoder(kind EncoderKind) Net {
 		in = w
 	}
 	trunk = append(trunk, Layer{Op: Flatten, Name: "flatten"})
-	feat := in * b.bottom() * b.bottom()
+	return trunk, in * b.bottom() * b.bottom()
+}
+
+// Encoder describes the encoder net with the given head.
+func (b Backbone) Encoder(kind EncoderKind) Net {
+	trunk, feat := b.convTrunk()
 	head := func(name string) Layer {
 		return Layer{Op: Dense, Name: name, In: feat, Out: b.Latent}
 	}
@@ -91,6 +100,9 @@ func (b Backbone) Encoder(kind EncoderKind) Net {
 	switch kind {
 	case Posterior:
 		outs = []Output{{Name: "mu", Layers: []Layer{head("mu")}}, {Name: "logvar", Layers: []Layer{head("logvar")}}}
+	case SharedVariance:
+		outs = []Output{{Name: "mu", Layers: []Layer{head("mu")}},
+			{Name: "logvar", Layers: []Layer{{Op: Broadcast, Name: "logvar", Out: b.Latent}}}}
 	case Deterministic:
 		outs = []Output{{Name: "z", Layers: []Layer{head("z")}}}
 	case Spherical:
@@ -99,6 +111,15 @@ func (b Backbone) Encoder(kind EncoderKind) Net {
 		panic(fmt.Sprintf("models: unknown encoder kind %q", kind))
 	}
 	return Net{Name: "encoder", Input: "image", InShape: []int{b.Channels, b.Resolution, b.Resolution}, Trunk: trunk, Outputs: outs}
+}
+
+// Critic describes the critic net, which training reads and export does not write: the
+// encoder's convolutional trunk, then a dense layer to one logit per image, "logit",
+// positive where the critic takes the image for a fake.
+func (b Backbone) Critic() Net {
+	trunk, feat := b.convTrunk()
+	return Net{Name: "critic", Input: "image", InShape: []int{b.Channels, b.Resolution, b.Resolution}, Trunk: trunk,
+		Outputs: []Output{{Name: "logit", Layers: []Layer{{Op: Dense, Name: "logit", In: feat, Out: 1}}}}}
 }
 
 // Decoder describes a decoder (or generator) net called name: latent z to an image in [0,1].

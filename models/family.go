@@ -73,6 +73,15 @@ var families = map[string]Family{
 		Reconstruct: "decoder",
 		Sample:      "decoder",
 	},
+	"avae": {
+		Name:        "avae",
+		Description: "AVAE (Plumerault et al.): a beta-VAE with an x-independent learned sigma, and beside it a generator trained against a critic and through the encoder's latent; reconstruction and sampling use the generator",
+		Latent:      Gaussian,
+		Encoder:     SharedVariance,
+		Exported:    []string{"encoder", "decoder", "generator"},
+		Reconstruct: "generator",
+		Sample:      "generator",
+	},
 }
 
 // Lookup returns the family called name.

@@ -36,6 +36,10 @@ const (
 	Unflatten Op = "unflatten"
 	// L2Normalize divides each row by its Euclidean norm (spherical latents).
 	L2Normalize Op = "l2normalize"
+	// Broadcast ignores its input's values and gives a learned vector of Out features for
+	// every example: y[n] = b (a posterior variance that does not depend on x).
+	// Params: bias [Out].
+	Broadcast Op = "broadcast"
 )
 
 // Layer is one step of a Net.
@@ -108,6 +112,8 @@ func (l Layer) Params(prefix string) []Param {
 			{Name: base + "weight", Shape: []int{l.In, l.Out}, Role: Weight, FanIn: l.In},
 			{Name: base + "bias", Shape: []int{l.Out}, Role: Bias},
 		}
+	case Broadcast:
+		return []Param{{Name: base + "bias", Shape: []int{l.Out}, Role: Bias}}
 	case BatchNorm:
 		return []Param{
 			{Name: base + "scale", Shape: []int{l.Out}, Role: Scale},

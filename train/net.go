@@ -82,6 +82,8 @@ func applyLayer(prefix string, l models.Layer, params map[string]*Node, h *Node,
 		return toNHWC(Reshape(h, append([]int{h.Shape().Dimensions[0]}, l.Shape...)...))
 	case models.L2Normalize:
 		return Div(h, ExpandAxes(Sqrt(ReduceSum(Square(h), -1)), -1))
+	case models.Broadcast:
+		return BroadcastToDims(ExpandAxes(p("bias"), 0), h.Shape().Dimensions[0], l.Out)
 	}
 	panic(fmt.Sprintf("train: layer %s: unknown op %q", l.Name, l.Op))
 }

@@ -1,0 +1,95 @@
+package train
+
+import (
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // graph-building code reads better unqualified.
+
+	"github.com/latentzoo/latentzoo/models"
+)
+
+// This file holds AVAE (Plumerault et al.): a beta-VAE whose encoder has an x-independent
+// learned sigma_E, and beside it a generator of the decoder's architecture, trained
+// against a critic and through the encoder's latent (Fig. 4). Every iteration runs three
+// phases: the VAE (encoder and decoder), the critic (Eq. 13), then the generator
+// (L_Z^b + L_M, Eq. 15 and 16), whose loss reaches neither the encoder nor the critic.
+//
+// Each phase sees the parameters the earlier ones left, where the paper's algorithm
+// updates all four nets from one forward pass; the generator's fakes are drawn again in
+// each phase from the same prior samples z_p.
+
+func init() {
+	methods["avae"] = method{
+		nets: avaeNets,
+		noise: func(c Config) map[string]int {
+			return map[string]int{"eps": c.Backbone.Latent, "z_p": c.Backbone.Latent}
+		},
+		phases: []phase{
+			{name: "vae", update: []string{"encoder", "decoder"}, metrics: []string{"rec", "kl", "sigma"}, loss: avaeVAELoss},
+			{name: "critic", update: []string{"critic"}, metrics: []string{"critic_acc"}, loss: avaeCriticLoss},
+			{name: "generator", update: []string{"generator"}, metrics: []string{"lz", "lm"}, loss: avaeGeneratorLoss},
+		},
+	}
+}
+
+// avaeNets are AVAE's four nets: the shared-variance encoder, the VAE decoder, the
+// generator and the critic.
+func avaeNets(c Config) []models.Net {
+	b := c.Backbone
+	return []models.Net{b.Encoder(models.SharedVariance), b.Decoder("decoder"), b.Decoder("generator"), b.Critic()}
+}
+
+// avaeVAELoss is the VAE's loss, rec(x, Dec(z_q)) + beta·KL(x); it also reports sigma_E,
+// averaged over the latent's dimensions.
+func avaeVAELoss(s *stepGraph) (*Node, map[string]*Node) {
+	loss, metrics := vaeLoss(s)
+	metrics["sigma"] = ReduceAllMean(Exp(MulScalar(s.params["encoder/logvar/bias"], 0.5)))
+	return loss, metrics
+}
+
+// avaeCriticLoss is the critic's cross-entropy (Eq. 13), C the probability that an image
+// is fake: −mean log(1 − C(x)) − mean log C(Gen(z_p)), the fakes detached. It also
+// reports the critic's accuracy over the real and the fake images together.
+func avaeCriticLoss(s *stepGraph) (*Node, map[string]*Node) {
+	fake := StopGradient(s.forwardWith("generator", nil, s.noise["z_p"]).Out["image"])
+	real := s.forward("critic", s.images).Out["logit"]
+	fakeLogit := s.forwardWith("critic", nil, fake).Out["logit"]
+	return criticLoss(real, fakeLogit), map[string]*Node{"critic_acc": criticAccuracy(real, fakeLogit)}
+}
+
+// criticLoss is Eq. 13 from the critic's logits l ([n, 1] each), with C = sigmoid(l):
+// −log(1 − C) = softplus(l) and −log C = softplus(−l).
+func criticLoss(real, fake *Node) *Node {
+	return Add(ReduceAllMean(softplus(real)), ReduceAllMean(softplus(Neg(fake))))
+}
+
+// criticAccuracy is the fraction of real images with a negative logit and of fakes with a
+// positive one, over both sets.
+func criticAccuracy(real, fake *Node) *Node {
+	zero := ScalarZero(real.Graph(), real.DType())
+	right := Add(ReduceAllSum(ConvertDType(LessThan(real, zero), real.DType())),
+		ReduceAllSum(ConvertDType(GreaterThan(fake, zero), fake.DType())))
+	return DivScalar(right, float64(real.Shape().Size()+fake.Shape().Size()))
+}
+
+// avaeGeneratorLoss is the generator's loss L_G = L_Z^b + L_M (Eq. 15, 16) on x =
+// Gen(z_p): L_Z^b through the encoder, L_M = logit C(x) through the critic, both
+// averaged over the batch. Only the generator is updated: the encoder and the critic
+// pass the gradient through and keep their weights, and sigma_E is held fixed.
+func avaeGeneratorLoss(s *stepGraph) (*Node, map[string]*Node) {
+	zp := s.noise["z_p"]
+	x := s.forward("generator", zp).Out["image"]
+	enc := s.forwardWith("encoder", nil, x)
+	lz := ReduceAllMean(latentLoss(enc.Out["mu"], StopGradient(enc.Out["logvar"]), zp))
+	lm := ReduceAllMean(s.forwardWith("critic", nil, x).Out["logit"])
+	return Add(lz, lm), map[string]*Node{"lz": lz, "lm": lm}
+}
+
+// latentLoss is L_Z^b (Eq. 16) per example ([n, d] inputs, [n] result):
+//
+//	1/2 ‖(mu − sqrt(1 − sigma²)·z) / sigma‖²,  sigma² = exp(logvar),
+//
+// with 1 − sigma² clamped at zero, where a sigma above 1 would leave the root undefined.
+func latentLoss(mu, logvar, z *Node) *Node {
+	keep := Sqrt(Max(OneMinus(Exp(logvar)), ScalarZero(logvar.Graph(), logvar.DType())))
+	r := Mul(Sub(mu, Mul(keep, z)), Exp(MulScalar(logvar, -0.5)))
+	return MulScalar(ReduceSum(Square(r), -1), 0.5)
+}
