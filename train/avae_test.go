@@ -1,0 +1,187 @@
+package train
+
+import (
+	"context"
+	"io"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // graph-building code reads better unqualified.
+	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/latentzoo/latentzoo/dataset"
+	"github.com/latentzoo/latentzoo/models"
+)
+
+// TestLatentLossByHand checks L_Z^b (Eq. 16) on two examples in two dimensions.
+func TestLatentLossByHand(t *testing.T) {
+	// Example 1: sigma² = 1/4, so sqrt(1 − sigma²) = √3/2: with mu (1, 0) and z (2, 0),
+	// (mu − √3/2·z)/sigma = (2 − 2√3, 0) and L = 1/2·(2 − 2√3)² = 8 − 4√3.
+	// Example 2: sigma² = 1 and 4, the root clamped to 0: (0.5/1, 2/2), L = 1/2·1.25.
+	mu := matrix([]float64{1, 0}, []float64{0.5, 2})
+	logvar := matrix([]float64{math.Log(0.25), math.Log(0.25)}, []float64{0, math.Log(4)})
+	z := matrix([]float64{2, 0}, []float64{1, -1})
+	checkGraph(t, []float64{8 - 4*math.Sqrt(3), 0.625}, 1e-12, func(in []*Node) *Node {
+		return latentLoss(in[0], in[1], in[2])
+	}, mu, logvar, z)
+}
+
+// TestCriticLossByHand checks Eq. 13 and the critic's accuracy on two real and two fake
+// logits.
+func TestCriticLossByHand(t *testing.T) {
+	// Real logits 0 and ln 3: C = 1/2 and 3/4, −log(1 − C) = ln 2 and ln 4. Fake logits
+	// ln 3 and −ln 3: C = 3/4 and 1/4, −log C = ln(4/3) and ln 4. Only the first fake is
+	// classified right (a logit of exactly 0 counts as fake): accuracy 1/4.
+	ln := math.Log
+	real := matrix([]float64{0}, []float64{ln(3)})
+	fake := matrix([]float64{ln(3)}, []float64{-ln(3)})
+	want := (ln(2)+ln(4))/2 + (ln(4.0/3)+ln(4))/2
+	checkGraph(t, []float64{want, 0.25}, 1e-12, func(in []*Node) *Node {
+		return Concatenate([]*Node{Reshape(criticLoss(in[0], in[1]), 1), Reshape(criticAccuracy(in[0], in[1]), 1)}, 0)
+	}, real, fake)
+}
+
+// TestBroadcastLayer checks the Broadcast layer's output, the same learned vector for
+// every example whatever the input, and its gradient against central finite differences
+// of a weighted sum of its output.
+func TestBroadcastLayer(t *testing.T) {
+	l := models.Layer{Op: models.Broadcast, Name: "b", Out: 3}
+	apply := func(x, bias *Node) *Node {
+		return applyLayer("net", l, map[string]*Node{"net/b/bias": bias}, x, true, nil)
+	}
+	x := matrix([]float64{5, -1}, []float64{0, 2})
+	bias := tensors.FromFlatDataAndDimensions([]float64{0.5, -2, 3}, 3)
+	checkGraph(t, []float64{0.5, -2, 3, 0.5, -2, 3}, 0, func(in []*Node) *Node {
+		return Reshape(apply(in[0], in[1]), -1)
+	}, x, bias)
+
+	w := matrix([]float64{1, -2, 0.5}, []float64{3, 0.25, -1})
+	loss := func(in []*Node) *Node { return ReduceAllSum(Mul(apply(in[0], in[1]), in[2])) }
+	grads := evalGraph(t, func(in []*Node) *Node { return Gradient(loss(in), in[1])[0] }, x, bias, w)
+	b := tensors.MustCopyFlatData[float64](bias)
+	const h = 1e-6
+	var want []float64
+	for i := range b {
+		at := func(delta float64) float64 {
+			shifted := append([]float64(nil), b...)
+			shifted[i] += delta
+			v := evalGraph(t, loss, x, tensors.FromFlatDataAndDimensions(shifted, 3), w)
+			for _, got := range v {
+				return got[0]
+			}
+			return 0
+		}
+		want = append(want, (at(h)-at(-h))/(2*h))
+	}
+	for be, got := range grads {
+		if d := maxAbsDiff(got, want); d > 1e-8 {
+			t.Errorf("%s: gradient %v, finite differences %v (off by %g)", be, got, want, d)
+		}
+	}
+}
+
+// TestAVAEPhasesUpdateTheirNets runs one real step of each AVAE phase alone, with batch
+// norm: each must change some weights of the nets it updates and leave every other net's
+// weights and Adam moments exactly as they were; in particular the generator's loss,
+// which passes through the encoder and the critic, updates neither.
+func TestAVAEPhasesUpdateTheirNets(t *testing.T) {
+	data, err := dataset.Load("fashion-mnist", dataset.Train, 32, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := shortFamilyConfig("avae", 2)
+	cfg.Backbone.BatchNorm = true
+	tr, err := newTrainer(cfg, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.close()
+	if err := tr.restore(tr.initialCheckpoint()); err != nil {
+		t.Fatal(err)
+	}
+	owner := map[string]string{}
+	for _, n := range tr.nets {
+		for _, p := range n.Params() {
+			if p.Trainable() {
+				owner[p.Name] = n.Name
+			}
+		}
+	}
+	for pi, plan := range tr.plans {
+		before, err := tr.checkpoint()
+		if err != nil {
+			t.Fatal(err)
+		}
+		one := *tr
+		one.plans, one.execs = tr.plans[pi:pi+1], tr.execs[pi:pi+1]
+		if _, err := one.trainStep(); err != nil {
+			t.Fatal(err)
+		}
+		after, err := one.checkpoint()
+		if err != nil {
+			t.Fatal(err)
+		}
+		updates := map[string]bool{}
+		for _, n := range plan.phase.update {
+			updates[n] = true
+		}
+		changed := map[string]int{}
+		for name, old := range before.Tensors {
+			net, ok := owner[strings.TrimPrefix(strings.TrimPrefix(name, adamM), adamV)]
+			if !ok {
+				continue
+			}
+			for i := range old {
+				if math.Float32bits(old[i]) != math.Float32bits(after.Tensors[name][i]) {
+					changed[net]++
+					if !updates[net] {
+						t.Errorf("phase %s changed %s", plan.phase.name, name)
+					}
+					break
+				}
+			}
+		}
+		for net := range updates {
+			if changed[net] == 0 {
+				t.Errorf("phase %s changed none of %s's weights", plan.phase.name, net)
+			}
+		}
+	}
+}
+
+// TestAVAEShortRun trains AVAE 100 steps at batch 32 on the default backend: no loss may
+// turn NaN or infinite (the trainer stops on one), the VAE's reconstruction error must
+// fall, and the critic's accuracy must be neither stuck at 100% nor at chance.
+func TestAVAEShortRun(t *testing.T) {
+	cfg := DefaultConfig("avae", "fashion-mnist")
+	cfg.Steps, cfg.BatchSize, cfg.LogEvery, cfg.CheckpointEvery = 100, 32, 10, 1000
+	dir := t.TempDir()
+	start := time.Now()
+	if err := Run(context.Background(), cfg, dir, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	recs := introLog(t, dir)
+	first, last := recs[0], recs[len(recs)-1]
+	if !last.Finished || last.Step != int64(cfg.Steps) {
+		t.Fatalf("last log line %+v", last)
+	}
+	var accs []float64
+	lo, hi := 1.0, 0.0
+	for _, r := range recs {
+		a := r.Metrics["critic/critic_acc"]
+		accs = append(accs, a)
+		lo, hi = math.Min(lo, a), math.Max(hi, a)
+	}
+	t.Logf("%d steps in %s, %.0f img/s; VAE rec %.1f → %.1f, sigma %.4f → %.4f, L_Z %.3f → %.3f, L_M %.3f → %.3f; critic accuracy %.3v",
+		cfg.Steps, time.Since(start).Round(time.Second), last.ImgPerS, first.Metrics["vae/rec"], last.Metrics["vae/rec"],
+		first.Metrics["vae/sigma"], last.Metrics["vae/sigma"], first.Metrics["generator/lz"], last.Metrics["generator/lz"],
+		first.Metrics["generator/lm"], last.Metrics["generator/lm"], accs)
+	if !(last.Metrics["vae/rec"] < 0.8*first.Metrics["vae/rec"]) {
+		t.Errorf("reconstruction error went from %.1f to %.1f", first.Metrics["vae/rec"], last.Metrics["vae/rec"])
+	}
+	if lo >= 0.999 || hi <= 0.55 {
+		t.Errorf("critic accuracy stayed in [%.3f, %.3f]", lo, hi)
+	}
+}
