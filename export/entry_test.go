@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/latentzoo/latentzoo/models"
 	"github.com/latentzoo/latentzoo/train"
 	"github.com/latentzoo/latentzoo/zoo"
 )
@@ -21,7 +22,7 @@ import (
 var parityCases = []struct {
 	family string
 	bn     bool
-}{{"vae", false}, {"vae", true}, {"wae", false}, {"moca", true}, {"introvae", false}, {"sintrovae", true}, {"asintrovae", true}}
+}{{"vae", false}, {"vae", true}, {"wae", false}, {"moca", true}, {"introvae", false}, {"sintrovae", true}, {"asintrovae", true}, {"avae", false}, {"avae", true}}
 
 func TestEntryParity(t *testing.T) {
 	for _, pc := range parityCases {
@@ -36,6 +37,10 @@ func testEntryParity(t *testing.T, family string, bn bool) {
 	cfg.Backbone.Latent = 8
 	if cfg.QueueSize > 0 {
 		cfg.QueueSize = 64
+	}
+	fam, err := models.Lookup(family)
+	if err != nil {
+		t.Fatal(err)
 	}
 	run := t.TempDir()
 	if err := train.Run(context.Background(), cfg, run, io.Discard); err != nil {
@@ -71,7 +76,7 @@ func testEntryParity(t *testing.T, family string, bn bool) {
 			t.Fatalf("batchnorm %v, backend %s: %v", bn, be, err)
 		}
 		t.Logf("batchnorm %v, backend %s:\n%s", bn, be, report.String())
-		for _, g := range []string{"encoder", "decoder"} {
+		for _, g := range fam.Exported {
 			if !strings.Contains(report.String(), g+": max abs error") {
 				t.Errorf("report lacks %s's parity line", g)
 			}
@@ -87,7 +92,11 @@ func testEntryParity(t *testing.T, family string, bn bool) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, f := range []string{"encoder.onnx", "decoder.onnx", "README.md", "train-config.json", "train-log.jsonl"} {
+		want := []string{"README.md", "train-config.json", "train-log.jsonl"}
+		for _, g := range fam.Exported {
+			want = append(want, g+".onnx")
+		}
+		for _, f := range want {
 			if _, err := e.ReadFile(f); err != nil {
 				t.Errorf("entry file %s: %v", f, err)
 			}
