@@ -74,7 +74,8 @@ func (b Backbone) bn(name string, ch int) []Layer {
 }
 
 // convTrunk is the encoder's convolutional trunk, flattened: stride-2 convolutions with
-// leaky ReLUs. It returns the layers and the number of features they give.
+// leaky ReLUs, batch norm after all but the first where the backbone has it. It returns
+// the layers and the number of features they give.
 func (b Backbone) convTrunk() ([]Layer, int) {
 	var trunk []Layer
 	in := b.Channels

@@ -37,7 +37,7 @@ const (
 	// L2Normalize divides each row by its Euclidean norm (spherical latents).
 	L2Normalize Op = "l2normalize"
 	// Broadcast ignores its input's values and gives a learned vector of Out features for
-	// every example: y[n] = b (a posterior variance that does not depend on x).
+	// every example: y[n] = b (a posterior log-variance that does not depend on x).
 	// Params: bias [Out].
 	Broadcast Op = "broadcast"
 )
