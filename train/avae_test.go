@@ -153,7 +153,8 @@ func TestAVAEPhasesUpdateTheirNets(t *testing.T) {
 
 // TestAVAEShortRun trains AVAE 100 steps at batch 32 on the default backend: no loss may
 // turn NaN or infinite (the trainer stops on one), the VAE's reconstruction error must
-// fall, and the critic's accuracy must be neither stuck at 100% nor at chance.
+// fall, and the critic's accuracy must rise above chance without being perfect over
+// every log window after the first (the generator fools it on some images).
 func TestAVAEShortRun(t *testing.T) {
 	cfg := DefaultConfig("avae", "fashion-mnist")
 	cfg.Steps, cfg.BatchSize, cfg.LogEvery, cfg.CheckpointEvery = 100, 32, 10, 1000
@@ -167,12 +168,16 @@ func TestAVAEShortRun(t *testing.T) {
 	if !last.Finished || last.Step != int64(cfg.Steps) {
 		t.Fatalf("last log line %+v", last)
 	}
+	// Accuracies are window means; the first window starts from the initial weights.
 	var accs []float64
 	lo, hi := 1.0, 0.0
-	for _, r := range recs {
+	for i, r := range recs {
 		a := r.Metrics["critic/critic_acc"]
 		accs = append(accs, a)
-		lo, hi = math.Min(lo, a), math.Max(hi, a)
+		hi = math.Max(hi, a)
+		if i > 0 {
+			lo = math.Min(lo, a)
+		}
 	}
 	t.Logf("%d steps in %s, %.0f img/s; VAE rec %.1f → %.1f, sigma %.4f → %.4f, L_Z %.3f → %.3f, L_M %.3f → %.3f; critic accuracy %.3v",
 		cfg.Steps, time.Since(start).Round(time.Second), last.ImgPerS, first.Metrics["vae/rec"], last.Metrics["vae/rec"],
@@ -181,7 +186,10 @@ func TestAVAEShortRun(t *testing.T) {
 	if !(last.Metrics["vae/rec"] < 0.8*first.Metrics["vae/rec"]) {
 		t.Errorf("reconstruction error went from %.1f to %.1f", first.Metrics["vae/rec"], last.Metrics["vae/rec"])
 	}
-	if lo >= 0.999 || hi <= 0.55 {
-		t.Errorf("critic accuracy stayed in [%.3f, %.3f]", lo, hi)
+	if hi <= 0.55 {
+		t.Errorf("critic accuracy %.3v never rose above chance", accs)
+	}
+	if lo >= 1 {
+		t.Errorf("critic accuracy %.3v: perfect in every window after the first", accs)
 	}
 }
