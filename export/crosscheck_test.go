@@ -42,13 +42,15 @@ func TestOnnxGoDecodes(t *testing.T) {
 }
 
 // TestGorgonnxMatchesORT runs written nets in onnx-go's gorgonnx backend and in ONNX
-// Runtime on the same batch. gorgonnx lacks two ops the writer emits, so two kinds of net
+// Runtime on the same batch. gorgonnx lacks ops the writer emits, so three kinds of net
 // are checked through a part of themselves, with the same parameters:
 //   - a spherical encoder through its deterministic twin, which stops before the
 //     LpNormalization: gorgonnx runs the twin, and its rows, normalised here, must match
 //     ONNX Runtime's spherical output;
 //   - a decoder through its layers before the first ConvTranspose (Gemm, Reshape,
-//     BatchNormalization, Relu), run by both.
+//     BatchNormalization, Relu), run by both;
+//   - a shared-variance encoder through its mu alone, without the Broadcast of its
+//     logvar (Shape, Concat, Expand).
 func TestGorgonnxMatchesORT(t *testing.T) {
 	for _, tn := range testNets() {
 		t.Run(tn.name, func(t *testing.T) {
@@ -60,6 +62,8 @@ func TestGorgonnxMatchesORT(t *testing.T) {
 			case tn.image:
 				gnet = beforeConvTranspose(tn.net)
 				onet = gnet
+			case tn.shared:
+				gnet = withoutOutput(tn.net, "logvar")
 			}
 			// Batch 3: at batch 1 gorgonnx's Gemm adds into its bias initializer in place.
 			in := randomInput(tn.net, 3, 5)
@@ -80,8 +84,8 @@ func TestGorgonnxMatchesORT(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ORT Run: %v", err)
 			}
-			for name, w := range want {
-				g := got[name]
+			for name, g := range got {
+				w := want[name]
 				if !slices.Equal(g.Shape, w.Shape) {
 					t.Fatalf("%s: gorgonnx shape %v, ORT %v", name, g.Shape, w.Shape)
 				}
@@ -102,6 +106,13 @@ func withoutNormalize(net models.Net) models.Net {
 		twin.Outputs[i] = o
 	}
 	return twin
+}
+
+// withoutOutput is net without its output called name.
+func withoutOutput(net models.Net, name string) models.Net {
+	part := net
+	part.Outputs = slices.DeleteFunc(slices.Clone(net.Outputs), func(o models.Output) bool { return o.Name == name })
+	return part
 }
 
 // beforeConvTranspose is the part of net before its first ConvTranspose, with one output,

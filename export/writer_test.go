@@ -20,12 +20,13 @@ type testNet struct {
 	net  models.Net
 	// outputs maps each output to its per-example shape.
 	outputs map[string][]int64
-	// image says the outputs are images in [0,1]; sphere, that they have unit norm.
-	image, sphere bool
+	// image says the outputs are images in [0,1]; sphere, that they have unit norm;
+	// shared, that the net is a shared-variance encoder, whose logvar is a Broadcast.
+	image, sphere, shared bool
 }
 
-// testNets covers the default backbone and its variants, each as every encoder kind and as
-// a decoder.
+// testNets covers the default backbone and its variants, each as every encoder kind, as
+// a decoder and as a critic.
 func testNets() []testNet {
 	bn := models.DefaultBackbone()
 	bn.BatchNorm = true
@@ -53,7 +54,9 @@ func testNets() []testNet {
 			testNet{name: bb.name + "/posterior", net: bb.b.Encoder(models.Posterior), outputs: map[string][]int64{"mu": z, "logvar": z}},
 			testNet{name: bb.name + "/deterministic", net: bb.b.Encoder(models.Deterministic), outputs: map[string][]int64{"z": z}},
 			testNet{name: bb.name + "/spherical", net: bb.b.Encoder(models.Spherical), outputs: map[string][]int64{"z": z}, sphere: true},
+			testNet{name: bb.name + "/shared-variance", net: bb.b.Encoder(models.SharedVariance), outputs: map[string][]int64{"mu": z, "logvar": z}, shared: true},
 			testNet{name: bb.name + "/decoder", net: bb.b.Decoder("decoder"), outputs: map[string][]int64{"image": image}, image: true},
+			testNet{name: bb.name + "/critic", net: bb.b.Critic(), outputs: map[string][]int64{"logit": {1}}},
 		)
 	}
 	return nets
