@@ -50,24 +50,24 @@ func avaeVAELoss(s *stepGraph) (*Node, map[string]*Node) {
 // reports the critic's accuracy over the real and the fake images together.
 func avaeCriticLoss(s *stepGraph) (*Node, map[string]*Node) {
 	fake := StopGradient(s.forwardWith("generator", nil, s.noise["z_p"]).Out["image"])
-	real := s.forward("critic", s.images).Out["logit"]
+	realLogit := s.forward("critic", s.images).Out["logit"]
 	fakeLogit := s.forwardWith("critic", nil, fake).Out["logit"]
-	return criticLoss(real, fakeLogit), map[string]*Node{"critic_acc": criticAccuracy(real, fakeLogit)}
+	return criticLoss(realLogit, fakeLogit), map[string]*Node{"critic_acc": criticAccuracy(realLogit, fakeLogit)}
 }
 
 // criticLoss is Eq. 13 from the critic's logits l ([n, 1] each), with C = sigmoid(l):
 // −log(1 − C) = softplus(l) and −log C = softplus(−l).
-func criticLoss(real, fake *Node) *Node {
-	return Add(ReduceAllMean(softplus(real)), ReduceAllMean(softplus(Neg(fake))))
+func criticLoss(realLogit, fakeLogit *Node) *Node {
+	return Add(ReduceAllMean(softplus(realLogit)), ReduceAllMean(softplus(Neg(fakeLogit))))
 }
 
 // criticAccuracy is the fraction of real images with a negative logit and of fakes with a
 // positive one, over both sets.
-func criticAccuracy(real, fake *Node) *Node {
-	zero := ScalarZero(real.Graph(), real.DType())
-	right := Add(ReduceAllSum(ConvertDType(LessThan(real, zero), real.DType())),
-		ReduceAllSum(ConvertDType(GreaterThan(fake, zero), fake.DType())))
-	return DivScalar(right, float64(real.Shape().Size()+fake.Shape().Size()))
+func criticAccuracy(realLogit, fakeLogit *Node) *Node {
+	zero := ScalarZero(realLogit.Graph(), realLogit.DType())
+	right := Add(ReduceAllSum(ConvertDType(LessThan(realLogit, zero), realLogit.DType())),
+		ReduceAllSum(ConvertDType(GreaterThan(fakeLogit, zero), fakeLogit.DType())))
+	return DivScalar(right, float64(realLogit.Shape().Size()+fakeLogit.Shape().Size()))
 }
 
 // avaeGeneratorLoss is the generator's loss L_G = L_Z^b + L_M (Eq. 15, 16) on x =

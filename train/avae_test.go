@@ -35,12 +35,12 @@ func TestCriticLossByHand(t *testing.T) {
 	// ln 3 and −ln 3: C = 3/4 and 1/4, −log C = ln(4/3) and ln 4. Only the first fake is
 	// classified right (a logit of exactly 0 counts as fake): accuracy 1/4.
 	ln := math.Log
-	real := matrix([]float64{0}, []float64{ln(3)})
-	fake := matrix([]float64{ln(3)}, []float64{-ln(3)})
+	realLogit := matrix([]float64{0}, []float64{ln(3)})
+	fakeLogit := matrix([]float64{ln(3)}, []float64{-ln(3)})
 	want := (ln(2)+ln(4))/2 + (ln(4.0/3)+ln(4))/2
 	checkGraph(t, []float64{want, 0.25}, 1e-12, func(in []*Node) *Node {
 		return Concatenate([]*Node{Reshape(criticLoss(in[0], in[1]), 1), Reshape(criticAccuracy(in[0], in[1]), 1)}, 0)
-	}, real, fake)
+	}, realLogit, fakeLogit)
 }
 
 // TestBroadcastLayer checks the Broadcast layer's output, the same learned vector for
