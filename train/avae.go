@@ -13,8 +13,8 @@ import (
 // (L_Z^b + L_M, Eq. 15 and 16), whose loss reaches neither the encoder nor the critic.
 //
 // Each phase sees the parameters the earlier ones left, where the paper's algorithm
-// updates all four nets from one forward pass; the generator's fakes are drawn again in
-// each phase from the same prior samples z_p.
+// updates all four nets from one forward pass; the critic and generator phases each draw
+// their own prior samples z_p (noise is per phase).
 
 func init() {
 	methods["avae"] = method{
