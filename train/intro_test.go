@@ -412,47 +412,20 @@ func TestIntroPhasesUpdateTheirNet(t *testing.T) {
 				t.Fatalf("%d phases, want encoder and decoder", len(tr.plans))
 			}
 			for pi, plan := range tr.plans {
-				before, err := tr.checkpoint()
-				if err != nil {
-					t.Fatal(err)
-				}
-				one := *tr
-				one.plans, one.execs = tr.plans[pi:pi+1], tr.execs[pi:pi+1]
-				if _, err := one.trainStep(); err != nil {
-					t.Fatal(err)
-				}
-				after, err := one.checkpoint()
-				if err != nil {
-					t.Fatal(err)
-				}
+				before, after := stepPhase(t, tr, pi)
 				net := plan.phase.name
 				if len(plan.phase.update) != 1 || plan.phase.update[0] != net {
 					t.Fatalf("phase %s updates %v", net, plan.phase.update)
 				}
 				// Weights, their Adam moments and their moving averages, by the net that owns
 				// them; other state (running statistics) may change in either phase.
-				changed := map[bool]int{}
-				for name, old := range before.Tensors {
-					p := name
-					for _, prefix := range []string{adamM, adamV, statePrefix + emaPrefix} {
-						p = strings.TrimPrefix(p, prefix)
-					}
-					if !trainable[p] {
-						continue
-					}
-					ours := strings.HasPrefix(p, net+"/")
-					same := true
-					for i := range old {
-						same = same && math.Float32bits(old[i]) == math.Float32bits(after.Tensors[name][i])
-					}
-					if !same {
-						changed[ours]++
-						if !ours {
-							t.Errorf("phase %s changed %s", net, name)
-						}
+				changed := changedWeights(tr, before, after)
+				for other, names := range changed {
+					if other != net {
+						t.Errorf("phase %s changed %v", net, names)
 					}
 				}
-				if changed[true] == 0 {
+				if len(changed[net]) == 0 {
 					t.Errorf("phase %s changed none of its own weights", net)
 				}
 				if !methods[fam].exportAverage {

@@ -6,6 +6,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -99,4 +101,59 @@ func TestRunRefusesOtherConfig(t *testing.T) {
 	if err := Run(context.Background(), other, dir, io.Discard); err == nil {
 		t.Fatal("a run with another beta resumed in the same folder")
 	}
+}
+
+// stepPhase runs phase pi of tr alone as one training step and returns the run's state
+// before and after it.
+func stepPhase(t *testing.T, tr *trainer, pi int) (before, after *Checkpoint) {
+	t.Helper()
+	before, err := tr.checkpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := *tr
+	one.plans, one.execs = tr.plans[pi:pi+1], tr.execs[pi:pi+1]
+	if _, err := one.trainStep(); err != nil {
+		t.Fatal(err)
+	}
+	after, err = one.checkpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return before, after
+}
+
+// changedWeights lists, by the net that owns them, the checkpoint tensors that differ
+// bit for bit between before and after among each trainable parameter, its Adam moments
+// and its moving average; running statistics and other state are left out.
+func changedWeights(tr *trainer, before, after *Checkpoint) map[string][]string {
+	owner := map[string]string{}
+	for _, n := range tr.nets {
+		for _, p := range n.Params() {
+			if p.Trainable() {
+				owner[p.Name] = n.Name
+			}
+		}
+	}
+	changed := map[string][]string{}
+	for name, old := range before.Tensors {
+		p := name
+		for _, prefix := range []string{adamM, adamV, statePrefix + emaPrefix} {
+			p = strings.TrimPrefix(p, prefix)
+		}
+		net, ok := owner[p]
+		if !ok {
+			continue
+		}
+		for i := range old {
+			if math.Float32bits(old[i]) != math.Float32bits(after.Tensors[name][i]) {
+				changed[net] = append(changed[net], name)
+				break
+			}
+		}
+	}
+	for _, names := range changed {
+		slices.Sort(names)
+	}
+	return changed
 }
