@@ -38,11 +38,14 @@ func build(net models.Net, params map[string][]float32) (*onnxpb.GraphProto, err
 	b := &graphBuilder{net: net, params: params, g: &onnxpb.GraphProto{Name: proto.String(net.Name)}}
 	b.g.Input = []*onnxpb.ValueInfoProto{valueInfo(net.Input, net.InShape)}
 	trunk := value{name: net.Input, shape: net.InShape}
+	// Each trunk layer's result, for heads that read one (Output.From).
+	results := map[string]value{}
 	for _, l := range net.Trunk {
 		var err error
 		if trunk, err = b.layer(l, trunk, ""); err != nil {
 			return nil, err
 		}
+		results[l.Name] = trunk
 	}
 	names := map[string]bool{net.Input: true}
 	for _, o := range net.Outputs {
@@ -51,8 +54,11 @@ func build(net models.Net, params map[string][]float32) (*onnxpb.GraphProto, err
 		}
 		names[o.Name] = true
 		y := trunk
+		if o.From != "" {
+			y = results[o.From]
+		}
 		if len(o.Layers) == 0 {
-			b.node("Identity", net.Name+"/"+o.Name, "", []string{trunk.name}, o.Name)
+			b.node("Identity", net.Name+"/"+o.Name, "", []string{y.name}, o.Name)
 			y.name = o.Name
 		}
 		for i, l := range o.Layers {
@@ -84,7 +90,17 @@ func (b *graphBuilder) layer(l models.Layer, x value, out string) (value, error)
 	params := l.Params(b.net.Name)
 	inputs := []string{x.name}
 	for _, p := range params {
-		b.initializer(p)
+		switch {
+		case p.Role == models.PowerIteration:
+			// Spent on the weight below; the graph does not read it.
+			continue
+		case p.Role == models.Weight && l.SpectralNorm:
+			// The weight training used: divided by its spectral norm.
+			w, _ := models.SpectralNormalize(l, b.params[p.Name], b.params[b.net.Name+"/"+l.Name+"/u"])
+			b.initializerData(p, w)
+		default:
+			b.initializer(p)
+		}
 		inputs = append(inputs, p.Name)
 	}
 	switch l.Op {
@@ -181,7 +197,11 @@ func (b *graphBuilder) node(op, name, doc string, inputs []string, output string
 // initializer adds parameter p, whose values checkParams has checked, as a float32
 // initializer.
 func (b *graphBuilder) initializer(p models.Param) {
-	data := b.params[p.Name]
+	b.initializerData(p, b.params[p.Name])
+}
+
+// initializerData adds parameter p with the given values as a float32 initializer.
+func (b *graphBuilder) initializerData(p models.Param, data []float32) {
 	raw := make([]byte, 0, 4*len(data))
 	for _, v := range data {
 		raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(v))

@@ -37,6 +37,9 @@ type Backbone struct {
 	Widths     []int `json:"widths"`     // channels after each encoder stage, e.g. [32, 64, 128]
 	Latent     int   `json:"latent"`     // latent size
 	BatchNorm  bool  `json:"batch_norm"` // batch norm after every conv but the first and last
+	// SpectralNorm puts spectral normalisation on every conv and dense layer of the
+	// discriminator (not on the encoder, decoder or critic).
+	SpectralNorm bool `json:"spectral_norm,omitempty"`
 }
 
 // DefaultBackbone is the 32×32 grey backbone of the built-in models.
@@ -149,4 +152,57 @@ func (b Backbone) Decoder(name string) Net {
 	}
 	return Net{Name: name, Input: "z", InShape: []int{b.Latent}, Trunk: trunk,
 		Outputs: []Output{{Name: "image", Layers: []Layer{{Op: Sigmoid, Name: "sigmoid"}}}}}
+}
+
+// EmbedSize is the dimension of the discriminator's contrastive embeddings (DC-VAE's 16).
+const EmbedSize = 16
+
+// MidStage is the encoder stage whose output the discriminator's intermediate heads
+// read: the second to last (the last when there is one stage).
+func (b Backbone) MidStage() int { return max(len(b.Widths)-2, 0) }
+
+// MidSide is the height and width of the discriminator's intermediate feature map.
+func (b Backbone) MidSide() int { return b.Resolution >> (b.MidStage() + 1) }
+
+// Discriminator describes DC-VAE's (and VAE/GAN's) discriminator, which training reads
+// and export does not write: the encoder's convolutional trunk, spectrally normalised
+// where the backbone says so, with five heads:
+//   - "logit": a dense layer to one logit per image, positive where D takes the image
+//     for real;
+//   - "features": the last stage's feature map, flattened (VAE/GAN's F_D);
+//   - "embed": the contrastive embedding of the last stage: a 1x1 convolution that
+//     reduces channels fourfold, a dense layer to EmbedSize, L2 normalisation;
+//   - "embed_mid": the same head on the intermediate stage (MidStage; deep supervision);
+//   - "patch": the intermediate stage's feature map itself [C, H, W], whose 1x1xC vectors
+//     the local-patch contrast pairs.
+func (b Backbone) Discriminator() Net {
+	trunk, feat := b.convTrunk()
+	trunk = trunk[:len(trunk)-1] // the heads flatten where they need to
+	sn := func(ls ...Layer) []Layer {
+		for i := range ls {
+			ls[i].SpectralNorm = b.SpectralNorm && (ls[i].Op == Conv || ls[i].Op == Dense)
+		}
+		return ls
+	}
+	sn(trunk...)
+	embed := func(prefix string, stage int) []Layer {
+		ch := b.Widths[stage]
+		side := b.Resolution >> (stage + 1)
+		red := max(ch/4, 1)
+		return sn(
+			Layer{Op: Conv, Name: prefix + "_reduce", In: ch, Out: red, Kernel: 1, Stride: 1},
+			Layer{Op: Flatten, Name: prefix + "_flatten"},
+			Layer{Op: Dense, Name: prefix + "_linear", In: red * side * side, Out: EmbedSize},
+			Layer{Op: L2Normalize, Name: prefix + "_normalize"},
+		)
+	}
+	mid := fmt.Sprintf("act%d", b.MidStage())
+	return Net{Name: "discriminator", Input: "image", InShape: []int{b.Channels, b.Resolution, b.Resolution}, Trunk: trunk,
+		Outputs: []Output{
+			{Name: "logit", Layers: sn(Layer{Op: Flatten, Name: "flatten"}, Layer{Op: Dense, Name: "logit", In: feat, Out: 1})},
+			{Name: "features", Layers: []Layer{{Op: Flatten, Name: "features"}}},
+			{Name: "embed", Layers: embed("embed", len(b.Widths)-1)},
+			{Name: "embed_mid", From: mid, Layers: embed("embed_mid", b.MidStage())},
+			{Name: "patch", From: mid},
+		}}
 }

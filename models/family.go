@@ -82,6 +82,24 @@ var families = map[string]Family{
 		Reconstruct: "generator",
 		Sample:      "generator",
 	},
+	"dcvae": {
+		Name:        "dcvae",
+		Description: "DC-VAE (Parmar et al.): a VAE whose pixel reconstruction is replaced by an instance-level contrastive loss in a discriminator's embedding space (IELBO), trained with a set-level GAN loss on reconstructions and samples",
+		Latent:      Gaussian,
+		Encoder:     Posterior,
+		Exported:    []string{"encoder", "decoder"},
+		Reconstruct: "decoder",
+		Sample:      "decoder",
+	},
+	"vaegan": {
+		Name:        "vaegan",
+		Description: "VAE/GAN (Larsen et al.): a VAE whose reconstruction error is measured in a discriminator's feature space, trained with a GAN loss on reconstructions and samples",
+		Latent:      Gaussian,
+		Encoder:     Posterior,
+		Exported:    []string{"encoder", "decoder"},
+		Reconstruct: "decoder",
+		Sample:      "decoder",
+	},
 }
 
 // Lookup returns the family called name.

@@ -7,7 +7,11 @@
 // they are.
 package models
 
-import "fmt"
+import (
+	"fmt"
+	"maps"
+	"math"
+)
 
 // Op names a layer's operation.
 type Op string
@@ -56,6 +60,11 @@ type Layer struct {
 	Shape []int
 	// Epsilon and Momentum configure BatchNorm (running = Momentum·running + (1-Momentum)·batch).
 	Epsilon, Momentum float32
+	// SpectralNorm divides a Conv's or Dense's weight by its largest singular value, as
+	// estimated by one step of power iteration from the vector u (Miyato et al.), the
+	// weight seen as a matrix of Out rows. u is a parameter of role PowerIteration; the
+	// exported weight is the normalised one (see SpectralNormalize).
+	SpectralNorm bool `json:",omitempty"`
 }
 
 // Role says how a parameter is initialised and whether it is trained by gradient.
@@ -68,6 +77,9 @@ const (
 	Scale       Role = "scale"        // trained; ones
 	RunningMean Role = "running_mean" // not trained by gradient; zeros
 	RunningVar  Role = "running_var"  // not trained by gradient; ones
+	// PowerIteration is spectral norm's vector u: not trained by gradient, updated by each
+	// training forward pass; a random unit vector at first.
+	PowerIteration Role = "power_iteration"
 )
 
 // Param is one named parameter tensor.
@@ -89,17 +101,23 @@ func (p Param) Size() int {
 }
 
 // Trainable reports whether the parameter is updated by the optimiser.
-func (p Param) Trainable() bool { return p.Role != RunningMean && p.Role != RunningVar }
+func (p Param) Trainable() bool {
+	return p.Role != RunningMean && p.Role != RunningVar && p.Role != PowerIteration
+}
 
 // Params lists the parameters of the layer, named under prefix.
 func (l Layer) Params(prefix string) []Param {
 	base := prefix + "/" + l.Name + "/"
+	var sn []Param
+	if l.SpectralNorm && (l.Op == Conv || l.Op == Dense) {
+		sn = []Param{{Name: base + "u", Shape: []int{l.Out}, Role: PowerIteration}}
+	}
 	switch l.Op {
 	case Conv:
-		return []Param{
+		return append([]Param{
 			{Name: base + "weight", Shape: []int{l.Out, l.In, l.Kernel, l.Kernel}, Role: Weight, FanIn: l.In * l.Kernel * l.Kernel},
 			{Name: base + "bias", Shape: []int{l.Out}, Role: Bias},
-		}
+		}, sn...)
 	case ConvTranspose:
 		// Each output pixel of a stride-s transposed conv sees In·(K/s)² inputs.
 		taps := l.Kernel / max(l.Stride, 1)
@@ -108,10 +126,10 @@ func (l Layer) Params(prefix string) []Param {
 			{Name: base + "bias", Shape: []int{l.Out}, Role: Bias},
 		}
 	case Dense:
-		return []Param{
+		return append([]Param{
 			{Name: base + "weight", Shape: []int{l.In, l.Out}, Role: Weight, FanIn: l.In},
 			{Name: base + "bias", Shape: []int{l.Out}, Role: Bias},
-		}
+		}, sn...)
 	case Broadcast:
 		return []Param{{Name: base + "bias", Shape: []int{l.Out}, Role: Bias}}
 	case BatchNorm:
@@ -129,6 +147,9 @@ func (l Layer) Params(prefix string) []Param {
 type Output struct {
 	Name   string // tensor name, as in DESIGN.md: "mu", "logvar", "z", "image"
 	Layers []Layer
+	// From, when set, names the trunk layer whose result the head reads instead of the
+	// trunk's end (a head on an intermediate layer: deep supervision).
+	From string `json:",omitempty"`
 }
 
 // Net is a feed-forward network: one input, a shared trunk, one or more output heads.
@@ -169,7 +190,11 @@ func (n Net) Validate() error {
 			return err
 		}
 	}
+	trunk := maps.Clone(seen)
 	for _, o := range n.Outputs {
+		if o.From != "" && !trunk[o.From] {
+			return fmt.Errorf("net %s: output %s reads unknown trunk layer %q", n.Name, o.Name, o.From)
+		}
 		for _, l := range o.Layers {
 			if err := check(l); err != nil {
 				return err
@@ -181,3 +206,62 @@ func (n Net) Validate() error {
 	}
 	return nil
 }
+
+// SpectralNormalize is the weight w of a layer with SpectralNorm (its ONNX layout, Out
+// rows first for Conv; [In, Out] for Dense) divided by its spectral norm as one step of
+// power iteration from u estimates it: v = normalise(Mᵀu), u' = normalise(M·v),
+// sigma = u'ᵀ·M·v, with M the weight as a matrix of Out rows. The training graph computes
+// the same, so the exported weight is the one training used; it also returns u'.
+func SpectralNormalize(l Layer, w, u []float32) (normalised, next []float32) {
+	rows := l.Out
+	cols := len(w) / rows
+	at := func(i, j int) float64 { // M[i][j]
+		if l.Op == Dense {
+			return float64(w[j*rows+i]) // w is [In, Out]: M = wᵀ
+		}
+		return float64(w[i*cols+j])
+	}
+	v := make([]float64, cols)
+	for j := range v {
+		for i := range rows {
+			v[j] += at(i, j) * float64(u[i])
+		}
+	}
+	normalize(v)
+	mv := make([]float64, rows)
+	for i := range mv {
+		for j := range v {
+			mv[i] += at(i, j) * v[j]
+		}
+	}
+	un := append([]float64(nil), mv...)
+	normalize(un)
+	var sigma float64
+	for i := range un {
+		sigma += un[i] * mv[i]
+	}
+	normalised = make([]float32, len(w))
+	for i, x := range w {
+		normalised[i] = float32(float64(x) / sigma)
+	}
+	next = make([]float32, rows)
+	for i, x := range un {
+		next[i] = float32(x)
+	}
+	return normalised, next
+}
+
+// normalize divides v by its Euclidean norm, plus a small epsilon as in the training graph.
+func normalize(v []float64) {
+	var ss float64
+	for _, x := range v {
+		ss += x * x
+	}
+	n := math.Sqrt(ss) + SpectralEpsilon
+	for i := range v {
+		v[i] /= n
+	}
+}
+
+// SpectralEpsilon is added to norms in power iteration, so that a zero vector stays finite.
+const SpectralEpsilon = 1e-12

@@ -68,7 +68,8 @@ func (c *Checkpoint) Params(nets ...models.Net) (map[string][]float32, error) {
 }
 
 // initialCheckpoint is the state of a run at step 0: weights from N(0, 2/fan-in) (He),
-// biases zero, batch-norm scales and running variances one, Adam's moments zero. Each
+// biases zero, batch-norm scales and running variances one, spectral norm's power-iteration
+// vectors random unit vectors, Adam's moments zero. Each
 // parameter's stream depends only on the seed and its name.
 func initialCheckpoint(seed int64, nets []models.Net) *Checkpoint {
 	out := map[string][]float32{}
@@ -90,6 +91,8 @@ func initialCheckpoint(seed int64, nets []models.Net) *Checkpoint {
 				for i := range v {
 					v[i] = 1
 				}
+			case models.PowerIteration:
+				copy(v, randomUnitRows(rand.New(rand.NewPCG(uint64(seed), nameHash(p.Name))), 1, p.Size()))
 			}
 			out[p.Name] = v
 		}

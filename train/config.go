@@ -50,13 +50,22 @@ type Config struct {
 	// Alpha is the soft families' exponent: the encoder's exponential terms are
 	// 1/(2α)·exp(−α·s·ELBO-loss(x_s)), s = 1/(C·H·W).
 	Alpha float64 `json:"alpha,omitempty"`
-	// Gamma weighs the fakes' terms in the soft families' decoder loss (γ).
+	// Gamma weighs the fakes' terms in the soft families' decoder loss (γ), and VAE/GAN's
+	// feature reconstruction error in its decoder loss (Larsen et al.'s γ).
 	Gamma float64 `json:"gamma,omitempty"`
 	// GammaR further weighs the fakes' reconstruction errors in that loss (γ_r).
 	GammaR float64 `json:"gamma_r,omitempty"`
 	// EMADecay is the decay of the moving average of the weights that AS-IntroVAE
 	// exports, reached after a warm-up of min(decay, (1+step)/(10+step)).
 	EMADecay float64 `json:"ema_decay,omitempty"`
+	// NoGAN and NoContrastive switch DC-VAE's set-level (GAN) and instance-level
+	// (contrastive) terms off, for the ablations of its Table 1: with NoContrastive the
+	// VAE's pixel reconstruction error (Rec) replaces the contrastive loss; with both, the
+	// run is a VAE. Always written, so that every run says which row it is.
+	NoGAN         bool `json:"no_gan"`
+	NoContrastive bool `json:"no_contrastive"`
+	// PatchAfter is the step from which DC-VAE adds its local-patch contrast (sec. 4.2).
+	PatchAfter int `json:"patch_after,omitempty"`
 
 	Seed            int64 `json:"seed"`
 	CheckpointEvery int   `json:"checkpoint_every"`
@@ -100,6 +109,21 @@ func DefaultConfig(family, dataset string) Config {
 		// [0, 1] that reconstruction term is twice the summed squared error used here, so
 		// their beta b is b/2 here: 2.5 is their CelebA setting, 5.
 		c.LR, c.Beta1, c.Rec, c.Beta = 2e-4, 0.5, "mse", 2.5
+	case "dcvae", "vaegan":
+		// DC-VAE's sec. 5.1: Adam lr 2e-4, betas (0, 0.9), batch 128; VAE/GAN is trained
+		// the same way for Table 1's comparison, on the same discriminator with spectral
+		// norm (the AutoGAN discriminator DC-VAE adapts has it). DC-VAE: a queue of 4096
+		// negatives (the paper's 8096 is for CIFAR-10 on a GPU; supp. A.3: more is
+		// better), temperature 1 (the paper states none), local patches after 2000 steps
+		// (the paper says "after certain iterations"). VAE/GAN: γ 1 (not given in
+		// METHODS.md).
+		c.LR, c.Beta1, c.Beta2, c.BatchSize = 2e-4, 0, 0.9, 128
+		c.Backbone.SpectralNorm = true
+		if family == "dcvae" {
+			c.Temperature, c.QueueSize, c.PatchAfter = 1, 4096, 2000
+		} else {
+			c.Gamma = 1
+		}
 	case "introvae", "sintrovae", "asintrovae":
 		// The papers' Adam (lr 2e-4, default betas) and summed squared error. IntroVAE:
 		// Huang et al.'s α = 0.25 on the fakes' KL, and a margin well above the real
@@ -145,6 +169,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config: checkpoint and log intervals must be positive")
 	case c.Lambda < 0:
 		return fmt.Errorf("config: lambda must not be negative")
+	case (c.NoGAN || c.NoContrastive) && c.Family != "dcvae":
+		return fmt.Errorf("config: no_gan and no_contrastive are dcvae's ablations, not %s's", c.Family)
 	}
 	if c.Family == "moca" {
 		switch {
@@ -157,6 +183,21 @@ func (c Config) Validate() error {
 		}
 	}
 	switch c.Family {
+	case "dcvae":
+		switch {
+		case c.Temperature <= 0:
+			return fmt.Errorf("config: dcvae needs a positive temperature")
+		case c.QueueSize < c.BatchSize:
+			return fmt.Errorf("config: dcvae's queue (%d) must hold at least one batch (%d)", c.QueueSize, c.BatchSize)
+		case c.PatchAfter < 0:
+			return fmt.Errorf("config: patch_after must not be negative, got %d", c.PatchAfter)
+		case c.Beta < 0:
+			return fmt.Errorf("config: dcvae's beta must not be negative, got %g", c.Beta)
+		}
+	case "vaegan":
+		if c.Gamma < 0 || c.Beta < 0 {
+			return fmt.Errorf("config: vaegan's gamma and beta must not be negative")
+		}
 	case "avae":
 		if c.Beta <= 0 {
 			return fmt.Errorf("config: avae needs a positive beta, got %g", c.Beta)

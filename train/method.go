@@ -47,6 +47,9 @@ type phase struct {
 	// after, when set, runs once the phase's optimiser step is built, with every
 	// parameter as the step leaves it, to write state that follows the new weights.
 	after func(s *stepGraph, params map[string]*Node)
+	// enabled, when set, says whether the phase runs at all under a configuration (an
+	// ablation that leaves a net without a loss).
+	enabled func(c Config) bool
 }
 
 var methods = map[string]method{

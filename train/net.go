@@ -32,12 +32,17 @@ func forward(net models.Net, params map[string]*Node, x *Node, training bool) ne
 		}
 		return h
 	}
+	// Each trunk layer's result, by name, for heads that read one (Output.From).
+	trunk := map[string]*Node{}
 	run := func(h *Node, layers []models.Layer, out string) *Node {
 		for i, l := range layers {
 			if l.Op == models.Sigmoid && i == len(layers)-1 && out != "" {
 				res.Logits[out] = contract(h)
 			}
 			h = applyLayer(net.Name, l, params, h, training, res.Stats)
+			if out == "" {
+				trunk[l.Name] = h
+			}
 		}
 		return h
 	}
@@ -46,7 +51,11 @@ func forward(net models.Net, params map[string]*Node, x *Node, training bool) ne
 	}
 	h := run(x, net.Trunk, "")
 	for _, o := range net.Outputs {
-		res.Out[o.Name] = contract(run(h, o.Layers, o.Name))
+		in := h
+		if o.From != "" {
+			in = trunk[o.From]
+		}
+		res.Out[o.Name] = contract(run(in, o.Layers, o.Name))
 	}
 	return res
 }
@@ -60,13 +69,24 @@ func applyLayer(prefix string, l models.Layer, params map[string]*Node, h *Node,
 		}
 		return n
 	}
+	weight := func() *Node {
+		w := p("weight")
+		if !l.SpectralNorm {
+			return w
+		}
+		wn, u := spectralNormalize(l, w, p("u"))
+		if training {
+			stats[prefix+"/"+l.Name+"/u"] = u
+		}
+		return wn
+	}
 	switch l.Op {
 	case models.Conv:
-		return conv2d(h, p("weight"), p("bias"), l.Kernel, l.Stride, l.Pad)
+		return conv2d(h, weight(), p("bias"), l.Kernel, l.Stride, l.Pad)
 	case models.ConvTranspose:
 		return convTranspose2d(h, p("weight"), p("bias"), l.Kernel, l.Stride, l.Pad)
 	case models.Dense:
-		return dense(h, p("weight"), p("bias"))
+		return dense(h, weight(), p("bias"))
 	case models.BatchNorm:
 		return batchNorm(prefix+"/"+l.Name+"/", l, p, h, training, stats)
 	case models.LeakyReLU:
@@ -112,4 +132,28 @@ func batchNorm(base string, l models.Layer, p func(string) *Node, h *Node, train
 	// 1/sqrt rather than Rsqrt, which the ONNX Runtime backend lacks.
 	norm := Div(Sub(h, bc(mean)), Sqrt(AddScalar(bc(variance), float64(l.Epsilon))))
 	return Add(Mul(norm, bc(p("scale"))), bc(p("bias")))
+}
+
+// spectralNormalize is models.SpectralNormalize in the graph: w divided by sigma =
+// u'ᵀ·M·v, from one step of power iteration v = normalise(Mᵀu), u' = normalise(M·v),
+// M the weight as a matrix of Out rows. As in Miyato et al. (and PyTorch), u' and v are
+// constants to the gradient, which flows through M alone. It returns the normalised
+// weight and u', the running vector's next value.
+func spectralNormalize(l models.Layer, w, u *Node) (*Node, *Node) {
+	m := w
+	if l.Op == models.Dense {
+		m = Transpose(w, 0, 1) // [In, Out] → [Out, In]
+	} else {
+		m = Reshape(w, l.Out, -1)
+	}
+	m0 := StopGradient(m)
+	v := StopGradient(unitVector(Dot(ExpandAxes(u, 0), m0).Product()))      // [1, cols]
+	next := StopGradient(unitVector(Dot(m0, Transpose(v, 0, 1)).Product())) // [rows, 1]
+	sigma := ReduceAllSum(Mul(next, Dot(m, Transpose(v, 0, 1)).Product()))
+	return Div(w, sigma), Reshape(next, l.Out)
+}
+
+// unitVector divides x by its Euclidean norm plus models.SpectralEpsilon.
+func unitVector(x *Node) *Node {
+	return Div(x, AddScalar(Sqrt(ReduceAllSum(Square(x))), models.SpectralEpsilon))
 }

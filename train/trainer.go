@@ -164,6 +164,9 @@ func newTrainer(cfg Config, data *dataset.Set) (*trainer, error) {
 		netByName[n.Name] = n
 	}
 	for _, ph := range meth.phases {
+		if ph.enabled != nil && !ph.enabled(cfg) {
+			continue
+		}
 		plan := newPhasePlan(ph, t.nets, t.noise, t.scalars, t.stateVars)
 		exec, err := NewExec(backend, func(in []*Node) []*Node { return plan.build(cfg, netByName, in) })
 		if err != nil {
