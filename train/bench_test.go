@@ -7,7 +7,7 @@ import (
 )
 
 // benchFamilies are the families BenchmarkTrainStep measures, side by side.
-var benchFamilies = []string{"vae", "wae", "moca", "introvae", "sintrovae", "asintrovae", "avae"}
+var benchFamilies = []string{"vae", "wae", "moca", "introvae", "sintrovae", "asintrovae", "avae", "dcvae", "vaegan"}
 
 // BenchmarkTrainStep measures one training iteration (every phase; the default backbone,
 // each family's defaults on Fashion-MNIST, batch size included) per family on every

@@ -29,7 +29,7 @@ func shortFamilyConfig(family string, steps int) Config {
 }
 
 // resumeFamilies are the families TestResumeIsExact runs: each kind of training state.
-var resumeFamilies = []string{"vae", "wae", "moca", "introvae", "sintrovae", "asintrovae", "avae"}
+var resumeFamilies = []string{"vae", "wae", "moca", "introvae", "sintrovae", "asintrovae", "avae", "dcvae", "vaegan"}
 
 // TestResumeIsExact trains 6 steps in one go and 6 steps interrupted after 3, and
 // requires bit-identical state (parameters, moments, running statistics and each
