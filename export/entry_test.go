@@ -22,7 +22,7 @@ import (
 var parityCases = []struct {
 	family string
 	bn     bool
-}{{"vae", false}, {"vae", true}, {"wae", false}, {"moca", true}, {"introvae", false}, {"sintrovae", true}, {"asintrovae", true}, {"avae", false}, {"avae", true}}
+}{{"vae", false}, {"vae", true}, {"wae", false}, {"moca", true}, {"introvae", false}, {"sintrovae", true}, {"asintrovae", true}, {"avae", false}, {"avae", true}, {"dcvae", false}, {"dcvae", true}, {"vaegan", true}}
 
 func TestEntryParity(t *testing.T) {
 	for _, pc := range parityCases {
