@@ -33,7 +33,8 @@ type Config struct {
 	Lambda float64 `json:"lambda,omitempty"`
 	// Temperature divides the similarities of a contrastive term.
 	Temperature float64 `json:"temperature,omitempty"`
-	// QueueSize is the number of recent keys kept as negatives (MoCA's dictionary).
+	// QueueSize is the number of recent keys kept as negatives (MoCA's dictionary;
+	// DC-VAE's queue of real-image embeddings, one per contrastive head).
 	QueueSize int `json:"queue_size,omitempty"`
 	// Momentum is the base momentum of a moving average of weights, raised to 1 along a
 	// cosine schedule (MoCA's momentum encoder).

@@ -59,7 +59,8 @@ func ganNets(c Config) []models.Net {
 	return []models.Net{b.Encoder(models.Posterior), b.Decoder("decoder"), b.Discriminator()}
 }
 
-// The names of DC-VAE's queues of real-image embeddings, one per embedding head.
+// queueMidName names DC-VAE's queue of the intermediate head's real-image embeddings;
+// queueName holds the last head's.
 const queueMidName = "queue_mid"
 
 // dcvaeState is DC-VAE's two queues of QueueSize embeddings, random unit vectors at
