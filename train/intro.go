@@ -182,8 +182,13 @@ func fakeKL(_ *stepGraph, t introTerms) ([2]*Node, map[string]*Node) {
 // (1−c)·D(x_r, x_g), with c the annealing weight and D the AS distance between the
 // posteriors of reconstructions and generations, in its self-normalised form (see
 // asDistance).
+//
+// As in the authors' code, D sees the posteriors' means and log-variances through tanh,
+// which bounds how far apart the encoder can push the two sets. Without it the encoder
+// buys distance by tightening every posterior: on Fashion-MNIST the real images' KL rose
+// past 700 nats within 100 steps and the run never learnt to reconstruct.
 func annealedKL(s *stepGraph, t introTerms) ([2]*Node, map[string]*Node) {
-	d, logScale := asDistance(t.fakeMu[0], t.fakeLogvar[0], t.fakeMu[1], t.fakeLogvar[1])
+	d, logScale := asDistance(Tanh(t.fakeMu[0]), Tanh(t.fakeLogvar[0]), Tanh(t.fakeMu[1]), Tanh(t.fakeLogvar[1]))
 	c := s.scalars["c"]
 	return [2]*Node{anneal(t.fakeKL[0], d, c), anneal(t.fakeKL[1], d, c)},
 		map[string]*Node{"as": d, "as_log_scale": logScale}
