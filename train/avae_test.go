@@ -92,14 +92,7 @@ func TestAVAEPhasesUpdateTheirNets(t *testing.T) {
 	}
 	cfg := shortFamilyConfig("avae", 2)
 	cfg.Backbone.BatchNorm = true
-	tr, err := newTrainer(cfg, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.close()
-	if err := tr.restore(tr.initialCheckpoint()); err != nil {
-		t.Fatal(err)
-	}
+	tr := freshTrainer(t, cfg, data)
 	// The nets each phase may change, as the paper has it (not read from the method, so
 	// that a wrong update list fails here).
 	owns := map[string][]string{"vae": {"encoder", "decoder"}, "critic": {"critic"}, "generator": {"generator"}}

@@ -29,14 +29,7 @@ func BenchmarkTrainStep(b *testing.B) {
 func benchTrainStep(b *testing.B, family, be string, data *dataset.Set) {
 	cfg := DefaultConfig(family, "fashion-mnist")
 	cfg.Backend = be
-	t, err := newTrainer(cfg, data)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer t.close()
-	if err := t.restore(t.initialCheckpoint()); err != nil {
-		b.Fatal(err)
-	}
+	t := freshTrainer(b, cfg, data)
 	if _, err := t.trainStep(); err != nil { // compile outside the timer
 		b.Fatal(err)
 	}

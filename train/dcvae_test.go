@@ -374,14 +374,7 @@ func TestGANPhasesUpdateTheirNets(t *testing.T) {
 			cfg := shortFamilyConfig(tc.family, 2)
 			cfg.Backbone.BatchNorm = true
 			cfg.NoGAN, cfg.NoContrastive = tc.noGAN, tc.noCont
-			tr, err := newTrainer(cfg, data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tr.close()
-			if err := tr.restore(tr.initialCheckpoint()); err != nil {
-				t.Fatal(err)
-			}
+			tr := freshTrainer(t, cfg, data)
 			var names []string
 			for _, p := range tr.plans {
 				names = append(names, p.phase.name)

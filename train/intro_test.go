@@ -394,14 +394,7 @@ func TestIntroPhasesUpdateTheirNet(t *testing.T) {
 	for _, fam := range introFamilies {
 		t.Run(fam, func(t *testing.T) {
 			cfg := shortFamilyConfig(fam, 2)
-			tr, err := newTrainer(cfg, data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tr.close()
-			if err := tr.restore(tr.initialCheckpoint()); err != nil {
-				t.Fatal(err)
-			}
+			tr := freshTrainer(t, cfg, data)
 			trainable := map[string]bool{}
 			for _, n := range tr.nets {
 				for _, p := range n.Params() {

@@ -139,15 +139,8 @@ func TestMocaStepUpdatesState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := newTrainer(cfg, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.close()
+	tr := freshTrainer(t, cfg, data)
 	start := tr.initialCheckpoint()
-	if err := tr.restore(start); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := tr.trainStep(); err != nil {
 		t.Fatal(err)
 	}

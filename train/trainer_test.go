@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/latentzoo/latentzoo/dataset"
 )
 
 func shortConfig(steps int) Config {
@@ -101,6 +103,20 @@ func TestRunRefusesOtherConfig(t *testing.T) {
 	if err := Run(context.Background(), other, dir, io.Discard); err == nil {
 		t.Fatal("a run with another beta resumed in the same folder")
 	}
+}
+
+// freshTrainer is a trainer for cfg on data at step 0, closed when the test ends.
+func freshTrainer(tb testing.TB, cfg Config, data *dataset.Set) *trainer {
+	tb.Helper()
+	tr, err := newTrainer(cfg, data)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(tr.close)
+	if err := tr.restore(tr.initialCheckpoint()); err != nil {
+		tb.Fatal(err)
+	}
+	return tr
 }
 
 // stepPhase runs phase pi of tr alone as one training step and returns the run's state
