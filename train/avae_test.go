@@ -1,8 +1,6 @@
 package train
 
 import (
-	"context"
-	"io"
 	"math"
 	"testing"
 	"time"
@@ -126,16 +124,8 @@ func TestAVAEPhasesUpdateTheirNets(t *testing.T) {
 func TestAVAEShortRun(t *testing.T) {
 	cfg := DefaultConfig("avae", "fashion-mnist")
 	cfg.Steps, cfg.BatchSize, cfg.LogEvery, cfg.CheckpointEvery = 100, 32, 10, 1000
-	dir := t.TempDir()
-	start := time.Now()
-	if err := Run(context.Background(), cfg, dir, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	recs := introLog(t, dir)
+	_, recs, took := shortRun(t, cfg)
 	first, last := recs[0], recs[len(recs)-1]
-	if !last.Finished || last.Step != int64(cfg.Steps) {
-		t.Fatalf("last log line %+v", last)
-	}
 	// Accuracies are window means; the first window starts from the initial weights.
 	var accs []float64
 	lo, hi := 1.0, 0.0
@@ -148,7 +138,7 @@ func TestAVAEShortRun(t *testing.T) {
 		}
 	}
 	t.Logf("%d steps in %s, %.0f img/s; VAE rec %.1f → %.1f, sigma %.4f → %.4f, L_Z %.3f → %.3f, L_M %.3f → %.3f; critic accuracy %.3v",
-		cfg.Steps, time.Since(start).Round(time.Second), last.ImgPerS, first.Metrics["vae/rec"], last.Metrics["vae/rec"],
+		cfg.Steps, took.Round(time.Second), last.ImgPerS, first.Metrics["vae/rec"], last.Metrics["vae/rec"],
 		first.Metrics["vae/sigma"], last.Metrics["vae/sigma"], first.Metrics["generator/lz"], last.Metrics["generator/lz"],
 		first.Metrics["generator/lm"], last.Metrics["generator/lm"], accs)
 	if !(last.Metrics["vae/rec"] < 0.8*first.Metrics["vae/rec"]) {

@@ -1,8 +1,6 @@
 package train
 
 import (
-	"context"
-	"io"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -427,16 +425,8 @@ func TestGANShortRuns(t *testing.T) {
 			if family == "dcvae" {
 				cfg.QueueSize, cfg.PatchAfter = 512, 75
 			}
-			dir := t.TempDir()
-			start := time.Now()
-			if err := Run(context.Background(), cfg, dir, io.Discard); err != nil {
-				t.Fatal(err)
-			}
-			recs := introLog(t, dir)
+			_, recs, took := shortRun(t, cfg)
 			first, last := recs[0], recs[len(recs)-1]
-			if !last.Finished || last.Step != int64(cfg.Steps) {
-				t.Fatalf("last log line %+v", last)
-			}
 			var accs []float64
 			hi := 0.0
 			for _, r := range recs {
@@ -446,7 +436,7 @@ func TestGANShortRuns(t *testing.T) {
 			}
 			fidelity := map[string]string{"dcvae": "autoencoder/contrast", "vaegan": "autoencoder/feature"}[family]
 			t.Logf("%d steps in %s, %.0f img/s; %s %.3f → %.3f, rec %.1f → %.1f, gan %.3f → %.3f, patch %.3f → %.3f; D accuracy %.3v",
-				cfg.Steps, time.Since(start).Round(time.Second), last.ImgPerS, fidelity, first.Metrics[fidelity], last.Metrics[fidelity],
+				cfg.Steps, took.Round(time.Second), last.ImgPerS, fidelity, first.Metrics[fidelity], last.Metrics[fidelity],
 				first.Metrics["autoencoder/rec"], last.Metrics["autoencoder/rec"], first.Metrics["autoencoder/gan"], last.Metrics["autoencoder/gan"],
 				first.Metrics["autoencoder/patch"], last.Metrics["autoencoder/patch"], accs)
 			if hi <= 0.6 {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/latentzoo/latentzoo/dataset"
 )
@@ -103,6 +104,24 @@ func TestRunRefusesOtherConfig(t *testing.T) {
 	if err := Run(context.Background(), other, dir, io.Discard); err == nil {
 		t.Fatal("a run with another beta resumed in the same folder")
 	}
+}
+
+// shortRun trains cfg from scratch for its cfg.Steps steps in a temporary folder and
+// returns the folder, its log lines (the last must say the run finished) and the time the
+// run took.
+func shortRun(t *testing.T, cfg Config) (dir string, recs []LogRecord, took time.Duration) {
+	t.Helper()
+	dir = t.TempDir()
+	start := time.Now()
+	if err := Run(context.Background(), cfg, dir, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	took = time.Since(start)
+	recs = introLog(t, dir)
+	if last := recs[len(recs)-1]; !last.Finished || last.Step != int64(cfg.Steps) {
+		t.Fatalf("last log line %+v", last)
+	}
+	return dir, recs, took
 }
 
 // freshTrainer is a trainer for cfg on data at step 0, closed when the test ends.
