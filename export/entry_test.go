@@ -18,22 +18,24 @@ import (
 // hold graphs that ONNX Runtime runs within Tolerance of the training graph, on every
 // backend compiled in.
 // parityCases are the runs TestEntryParity exports: every family, with and without
-// batch norm where it changes the graphs.
+// batch norm where it changes the graphs, and AVAE with its generator's extra noise.
 var parityCases = []struct {
 	family string
 	bn     bool
-}{{"vae", false}, {"vae", true}, {"wae", false}, {"moca", true}, {"introvae", false}, {"sintrovae", true}, {"asintrovae", true}, {"avae", false}, {"avae", true}, {"dcvae", false}, {"dcvae", true}, {"vaegan", true}}
+	xi     int
+}{{"vae", false, 0}, {"vae", true, 0}, {"wae", false, 0}, {"moca", true, 0}, {"introvae", false, 0}, {"sintrovae", true, 0}, {"asintrovae", true, 0}, {"avae", false, 0}, {"avae", true, 0}, {"avae", true, 3}, {"dcvae", false, 0}, {"dcvae", true, 0}, {"vaegan", true, 0}}
 
 func TestEntryParity(t *testing.T) {
 	for _, pc := range parityCases {
-		t.Run(fmt.Sprintf("%s/batchnorm=%v", pc.family, pc.bn), func(t *testing.T) { testEntryParity(t, pc.family, pc.bn) })
+		t.Run(fmt.Sprintf("%s/batchnorm=%v/xi=%d", pc.family, pc.bn, pc.xi), func(t *testing.T) { testEntryParity(t, pc.family, pc.bn, pc.xi) })
 	}
 }
 
-func testEntryParity(t *testing.T, family string, bn bool) {
+func testEntryParity(t *testing.T, family string, bn bool, xi int) {
 	cfg := train.DefaultConfig(family, "fashion-mnist")
 	cfg.Steps, cfg.BatchSize, cfg.LogEvery, cfg.CheckpointEvery = 4, 16, 2, 100
 	cfg.Backbone.BatchNorm = bn
+	cfg.Xi = xi
 	cfg.Backbone.Latent = 8
 	if cfg.QueueSize > 0 {
 		cfg.QueueSize = 64

@@ -154,6 +154,30 @@ func (b Backbone) Decoder(name string) Net {
 		Outputs: []Output{{Name: "image", Layers: []Layer{{Op: Sigmoid, Name: "sigmoid"}}}}}
 }
 
+// NoisyDecoder describes a decoder called name whose input is z followed by noise more
+// features (AVAE's generator with its extra noise ξ): Decoder(name) with a wider first
+// layer. With noise 0 it is Decoder(name).
+func (b Backbone) NoisyDecoder(name string, noise int) Net {
+	n := b.Decoder(name)
+	n.InShape = []int{b.Latent + noise}
+	n.Trunk[0].In += noise
+	return n
+}
+
+// DropNoise turns the parameters of NoisyDecoder(name, noise) in params into those of
+// Decoder(name) with the noise fixed at zero, its mean: the first layer keeps the rows of
+// its weight that read z.
+func (b Backbone) DropNoise(name string, noise int, params map[string][]float32) error {
+	fc := b.NoisyDecoder(name, noise).Trunk[0]
+	key := name + "/" + fc.Name + "/weight"
+	w := params[key]
+	if len(w) != fc.In*fc.Out {
+		return fmt.Errorf("%s has %d values, want %d", key, len(w), fc.In*fc.Out)
+	}
+	params[key] = w[:b.Latent*fc.Out]
+	return nil
+}
+
 // EmbedSize is the dimension of the discriminator's contrastive embeddings (DC-VAE's 16).
 const EmbedSize = 16
 

@@ -20,8 +20,13 @@ func init() {
 	methods["avae"] = method{
 		nets: avaeNets,
 		noise: func(c Config) map[string]int {
-			return map[string]int{"eps": c.Backbone.Latent, "z_p": c.Backbone.Latent}
+			n := map[string]int{"eps": c.Backbone.Latent, "z_p": c.Backbone.Latent}
+			if c.Xi > 0 {
+				n["xi"] = c.Xi
+			}
+			return n
 		},
+		exported: avaeExported,
 		phases: []phase{
 			{name: "vae", update: []string{"encoder", "decoder"}, metrics: []string{"rec", "kl", "sigma"}, loss: avaeVAELoss},
 			{name: "critic", update: []string{"critic"}, metrics: []string{"critic_acc"}, loss: avaeCriticLoss},
@@ -31,10 +36,34 @@ func init() {
 }
 
 // avaeNets are AVAE's four nets: the shared-variance encoder, the VAE decoder, the
-// generator and the critic.
+// generator (taking z and, with Xi, its extra noise ξ) and the critic.
 func avaeNets(c Config) []models.Net {
 	b := c.Backbone
-	return []models.Net{b.Encoder(models.SharedVariance), b.Decoder("decoder"), b.Decoder("generator"), b.Critic()}
+	return []models.Net{b.Encoder(models.SharedVariance), b.Decoder("decoder"), b.NoisyDecoder("generator", c.Xi), b.Critic()}
+}
+
+// avaeExported turns trained parameters into the exported nets' (Backbone.Decoder, z
+// alone): with Xi, the generator is exported at ξ = 0, its mean, so that it keeps the
+// decoders' contract; its first layer keeps the rows that read z.
+func avaeExported(c Config, params map[string][]float32) error {
+	if c.Xi == 0 {
+		return nil
+	}
+	return c.Backbone.DropNoise("generator", c.Xi, params)
+}
+
+// generate runs the generator on latents z: Gen(z, ξ) with the phase's own draw of ξ when
+// Xi is set, Gen(z) otherwise. record says whether its batch-norm statistics are
+// recorded (once per phase).
+func generate(s *stepGraph, z *Node, record bool) netOutputs {
+	in := z
+	if s.cfg.Xi > 0 {
+		in = Concatenate([]*Node{z, s.noise["xi"]}, -1)
+	}
+	if record {
+		return s.forward("generator", in)
+	}
+	return s.forwardWith("generator", nil, in)
 }
 
 // avaeVAELoss is the VAE's loss, rec(x, Dec(z_q)) + beta·KL(x); it also reports sigma_E,
@@ -49,7 +78,7 @@ func avaeVAELoss(s *stepGraph) (*Node, map[string]*Node) {
 // is fake: −mean log(1 − C(x)) − mean log C(Gen(z_p)), the fakes detached. It also
 // reports the critic's accuracy over the real and the fake images together.
 func avaeCriticLoss(s *stepGraph) (*Node, map[string]*Node) {
-	fake := StopGradient(s.forwardWith("generator", nil, s.noise["z_p"]).Out["image"])
+	fake := StopGradient(generate(s, s.noise["z_p"], false).Out["image"])
 	realLogit := s.forward("critic", s.images).Out["logit"]
 	fakeLogit := s.forwardWith("critic", nil, fake).Out["logit"]
 	return criticLoss(realLogit, fakeLogit), map[string]*Node{"critic_acc": criticAccuracy(realLogit, fakeLogit)}
@@ -76,7 +105,7 @@ func criticAccuracy(realLogit, fakeLogit *Node) *Node {
 // pass the gradient through and keep their weights, and sigma_E is held fixed.
 func avaeGeneratorLoss(s *stepGraph) (*Node, map[string]*Node) {
 	zp := s.noise["z_p"]
-	x := s.forward("generator", zp).Out["image"]
+	x := generate(s, zp, true).Out["image"]
 	enc := s.forwardWith("encoder", nil, x)
 	lz := ReduceAllMean(latentLoss(enc.Out["mu"], StopGradient(enc.Out["logvar"]), zp))
 	lm := ReduceAllMean(s.forwardWith("critic", nil, x).Out["logit"])

@@ -2,6 +2,7 @@ package train
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -149,5 +150,72 @@ func TestAVAEShortRun(t *testing.T) {
 	}
 	if lo >= 1 {
 		t.Errorf("critic accuracy %.3v: perfect in every window after the first", accs)
+	}
+}
+
+// TestAVAEGeneratorNoise trains AVAE a few steps with an extra noise input ξ of 3 and
+// checks the generator as exported: it takes z alone, and on it gives what the trained
+// generator gives on z with ξ = 0. The trained generator must read ξ (a draw of it
+// changes the images), or the comparison would hold for any weights.
+func TestAVAEGeneratorNoise(t *testing.T) {
+	cfg := shortFamilyConfig("avae", 4)
+	cfg.Xi = 3
+	dir, _, _ := shortRun(t, cfg)
+	exported, err := LoadModel(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen, err := exported.Net("generator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := gen.InShape[0], cfg.Backbone.Latent; got != want {
+		t.Fatalf("exported generator takes %d inputs, want %d", got, want)
+	}
+	ck, err := LoadCheckpoint(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noisy := cfg.Backbone.NoisyDecoder("generator", cfg.Xi)
+	params, err := ck.Params(noisy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trained := &Model{Config: cfg, Nets: []models.Net{noisy}, Params: params, execs: map[string]*Exec{}}
+	backend, err := NewBackend("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 4
+	r := rand.New(rand.NewPCG(5, 6))
+	z := make([]float32, n*cfg.Backbone.Latent)
+	for i := range z {
+		z[i] = float32(r.NormFloat64())
+	}
+	withNoise := func(xi func() float32) []float32 {
+		var in []float32
+		for i := range n {
+			in = append(in, z[i*cfg.Backbone.Latent:(i+1)*cfg.Backbone.Latent]...)
+			for range cfg.Xi {
+				in = append(in, xi())
+			}
+		}
+		return in
+	}
+	forward := func(m *Model, in []float32) []float32 {
+		out, err := m.Forward(backend, "generator", in, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out["image"]
+	}
+	got := forward(exported, z)
+	atZero := forward(trained, withNoise(func() float32 { return 0 }))
+	drawn := forward(trained, withNoise(func() float32 { return float32(r.NormFloat64()) }))
+	if d := maxAbsDiff32(got, atZero); d > 1e-6 {
+		t.Errorf("exported generator differs from the trained one at ξ = 0 by %g", d)
+	}
+	if d := maxAbsDiff32(atZero, drawn); d < 1e-4 {
+		t.Errorf("a draw of ξ changes the trained generator's images by only %g", d)
 	}
 }

@@ -67,6 +67,10 @@ type Config struct {
 	NoContrastive bool `json:"no_contrastive"`
 	// PatchAfter is the step from which DC-VAE adds its local-patch contrast (sec. 4.2).
 	PatchAfter int `json:"patch_after,omitempty"`
+	// Xi is the size of AVAE's extra noise input ξ ~ N(0, I), concatenated to the
+	// generator's z in training; 0 (the paper's best row) leaves it out. The generator is
+	// exported at ξ = 0, taking z alone like every decoder.
+	Xi int `json:"xi,omitempty"`
 
 	Seed            int64 `json:"seed"`
 	CheckpointEvery int   `json:"checkpoint_every"`
@@ -172,6 +176,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config: lambda must not be negative")
 	case (c.NoGAN || c.NoContrastive) && c.Family != "dcvae":
 		return fmt.Errorf("config: no_gan and no_contrastive are dcvae's ablations, not %s's", c.Family)
+	case c.Xi < 0:
+		return fmt.Errorf("config: xi must not be negative, got %d", c.Xi)
+	case c.Xi > 0 && c.Family != "avae":
+		return fmt.Errorf("config: xi is avae's generator noise, not %s's", c.Family)
 	}
 	if c.Family == "moca" {
 		switch {

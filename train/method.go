@@ -25,6 +25,10 @@ type method struct {
 	// exportAverage says that the trained weights to use, and export, are the moving
 	// averages the method keeps in its state, named emaPrefix + the parameter's name.
 	exportAverage bool
+	// exported, when set, turns the trained parameters (after any averaging) into those
+	// of the family's exported nets, where a trained net takes more inputs than its
+	// exported form (AVAE's generator with its extra noise).
+	exported func(c Config, params map[string][]float32) error
 	// phases run in order every iteration.
 	phases []phase
 }

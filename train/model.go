@@ -26,7 +26,8 @@ type Model struct {
 }
 
 // LoadModel reads a run folder's config and checkpoint. For a family whose method exports
-// a moving average of the weights, the trainable parameters are those averages.
+// a moving average of the weights, the trainable parameters are those averages; a method
+// whose exported nets differ from its trained ones turns the parameters into theirs.
 func LoadModel(runDir string) (*Model, error) {
 	cfg, err := LoadConfig(runDir)
 	if err != nil {
@@ -40,17 +41,33 @@ func LoadModel(runDir string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	nets := fam.Nets(cfg.Backbone)
-	params, err := ck.Params(nets...)
+	m := methods[cfg.Family]
+	trained := m.nets(cfg)
+	params, err := ck.Params(trained...)
 	if err != nil {
 		return nil, fmt.Errorf("run %s: %w", runDir, err)
 	}
-	if methods[cfg.Family].exportAverage {
-		if err := useAverages(ck, nets, params); err != nil {
+	if m.exportAverage {
+		if err := useAverages(ck, trained, params); err != nil {
 			return nil, fmt.Errorf("run %s: %w", runDir, err)
 		}
 	}
-	return &Model{Config: cfg, Family: fam, Step: ck.Step, Nets: nets, Params: params, execs: map[string]*Exec{}}, nil
+	if m.exported != nil {
+		if err := m.exported(cfg, params); err != nil {
+			return nil, fmt.Errorf("run %s: %w", runDir, err)
+		}
+	}
+	nets := fam.Nets(cfg.Backbone)
+	exported := map[string][]float32{}
+	for _, n := range nets {
+		for _, p := range n.Params() {
+			if len(params[p.Name]) != p.Size() {
+				return nil, fmt.Errorf("run %s: parameter %q has %d values, want %d", runDir, p.Name, len(params[p.Name]), p.Size())
+			}
+			exported[p.Name] = params[p.Name]
+		}
+	}
+	return &Model{Config: cfg, Family: fam, Step: ck.Step, Nets: nets, Params: exported, execs: map[string]*Exec{}}, nil
 }
 
 // useAverages replaces the trainable parameters of nets in params by their moving

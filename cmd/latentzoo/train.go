@@ -90,6 +90,7 @@ func runTrain(args []string) error {
 	fs.BoolVar(&c.NoGAN, "no-gan", c.NoGAN, "drop the set-level GAN term (dcvae's ablation)")
 	fs.BoolVar(&c.NoContrastive, "no-contrastive", c.NoContrastive, "replace the instance-level contrast by the pixel reconstruction error (dcvae's ablation; with -no-gan, a VAE)")
 	fs.IntVar(&c.PatchAfter, "patch-after", c.PatchAfter, "step from which the local-patch contrast is added (dcvae)")
+	fs.IntVar(&c.Xi, "xi", c.Xi, "size of the generator's extra noise input, 0 for none; exported at zero (avae)")
 	fs.BoolVar(&c.Backbone.SpectralNorm, "spectral-norm", c.Backbone.SpectralNorm, "spectral norm on the discriminator's layers (dcvae, vaegan)")
 	fs.Int64Var(&c.Seed, "seed", c.Seed, "seed of initialisation, data order and noise")
 	fs.IntVar(&c.CheckpointEvery, "checkpoint-every", c.CheckpointEvery, "steps between checkpoints")
