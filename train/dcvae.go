@@ -35,7 +35,7 @@ func init() {
 		state:    dcvaeState,
 		schedule: patchSchedule,
 		phases: []phase{
-			{name: "discriminator", update: []string{"discriminator"}, metrics: []string{"d_acc", "gan", "contrast"},
+			{name: "discriminator", update: []string{"discriminator"}, metrics: []string{"d_acc", "d_real", "d_rec", "d_smp", "gan", "contrast"},
 				loss:    dcvaeDiscriminatorLoss,
 				enabled: func(c Config) bool { return !c.NoGAN || !c.NoContrastive }},
 			{name: "autoencoder", update: []string{"encoder", "decoder"}, metrics: []string{"contrast", "patch", "kl", "rec", "gan"},
@@ -46,7 +46,7 @@ func init() {
 		nets:  ganNets,
 		noise: noise,
 		phases: []phase{
-			{name: "discriminator", update: []string{"discriminator"}, metrics: []string{"d_acc"}, loss: vaeganDiscriminatorLoss},
+			{name: "discriminator", update: []string{"discriminator"}, metrics: []string{"d_acc", "d_real", "d_rec", "d_smp"}, loss: vaeganDiscriminatorLoss},
 			{name: "autoencoder", update: []string{"encoder", "decoder"}, metrics: []string{"feature", "kl", "rec", "gan"},
 				loss: vaeganAutoencoderLoss},
 		},
@@ -126,23 +126,25 @@ func discriminate(s *stepGraph, x *Node, record bool) netOutputs {
 
 // dcvaeDiscriminatorLoss is D's loss: the GAN loss of Eq. 4 on real images against
 // both kinds of fake, unless NoGAN, plus the instance-level contrast of the detached
-// reconstructions, unless NoContrastive. It reports D's accuracy over the three sets
-// (0 without the GAN term), and each term.
+// reconstructions, unless NoContrastive. It reports D's accuracies (0 without the GAN
+// term) and each term.
 func dcvaeDiscriminatorLoss(s *stepGraph) (*Node, map[string]*Node) {
 	f := decode(s, false)
 	realOut := discriminate(s, s.images, true)
 	rec := discriminate(s, f.recon, false)
 	zero := ScalarZero(s.images.Graph(), s.images.DType())
-	gan, acc, contrast := zero, zero, zero
+	gan, contrast := zero, zero
+	metrics := map[string]*Node{"d_acc": zero, "d_real": zero, "d_rec": zero, "d_smp": zero}
 	if !s.cfg.NoGAN {
 		smp := discriminate(s, f.samples, false)
 		gan = ganDiscriminatorLoss(realOut.Out["logit"], rec.Out["logit"], smp.Out["logit"])
-		acc = discriminatorAccuracy(realOut.Out["logit"], rec.Out["logit"], smp.Out["logit"])
+		metrics = discriminatorAccuracies(realOut.Out["logit"], rec.Out["logit"], smp.Out["logit"])
 	}
 	if !s.cfg.NoContrastive {
 		contrast, _ = instanceContrast(s, realOut, rec)
 	}
-	return Add(gan, contrast), map[string]*Node{"d_acc": acc, "gan": gan, "contrast": contrast}
+	metrics["gan"], metrics["contrast"] = gan, contrast
+	return Add(gan, contrast), metrics
 }
 
 // dcvaeAutoencoderLoss is the encoder's and decoder's loss (Eq. 9 with D fixed):
@@ -252,14 +254,29 @@ func discriminatorAccuracy(realLogit *Node, fakeLogits ...*Node) *Node {
 	return criticAccuracy(Neg(realLogit), Neg(Concatenate(fakeLogits, 0)))
 }
 
+// discriminatorAccuracies are D's accuracy over the three sets, "d_acc", and on each:
+// "d_real" (real images with a positive logit), "d_rec" and "d_smp" (reconstructions and
+// samples with a negative one). Eq. 4 weighs each fake set like the real one, so a D that
+// cannot tell the sets apart settles at D = 1/3 everywhere, which reads d_acc 2/3.
+func discriminatorAccuracies(realLogit, recLogit, smpLogit *Node) map[string]*Node {
+	zero := ScalarZero(realLogit.Graph(), realLogit.DType())
+	share := func(above *Node) *Node { return ReduceAllMean(ConvertDType(above, realLogit.DType())) }
+	return map[string]*Node{
+		"d_acc":  discriminatorAccuracy(realLogit, recLogit, smpLogit),
+		"d_real": share(GreaterThan(realLogit, zero)),
+		"d_rec":  share(LessThan(recLogit, zero)),
+		"d_smp":  share(LessThan(smpLogit, zero)),
+	}
+}
+
 // vaeganDiscriminatorLoss is D's side of Eq. 4 on real images against G(z_q) and
-// G(z_p), both detached; it reports D's accuracy over the three sets.
+// G(z_p), both detached; it reports D's accuracies.
 func vaeganDiscriminatorLoss(s *stepGraph) (*Node, map[string]*Node) {
 	f := decode(s, false)
 	realLogit := discriminate(s, s.images, true).Out["logit"]
 	rec := discriminate(s, f.recon, false).Out["logit"]
 	smp := discriminate(s, f.samples, false).Out["logit"]
-	return ganDiscriminatorLoss(realLogit, rec, smp), map[string]*Node{"d_acc": discriminatorAccuracy(realLogit, rec, smp)}
+	return ganDiscriminatorLoss(realLogit, rec, smp), discriminatorAccuracies(realLogit, rec, smp)
 }
 
 // vaeganAutoencoderLoss is VAE/GAN's encoder and decoder losses in one (METHODS.md,

@@ -82,6 +82,23 @@ func TestGANLossesByHand(t *testing.T) {
 	}, realLogit, recon, samples)
 }
 
+// TestDiscriminatorAccuraciesByHand checks D's accuracy on each set apart: both real
+// logits positive (right), one reconstruction negative (right), no sample negative.
+func TestDiscriminatorAccuraciesByHand(t *testing.T) {
+	realLogit := matrix([]float64{1}, []float64{2})
+	recon := matrix([]float64{1}, []float64{-1})
+	samples := matrix([]float64{1}, []float64{1})
+	names := []string{"d_acc", "d_real", "d_rec", "d_smp"}
+	checkGraph(t, []float64{0.5, 1, 0.5, 0}, 0, func(in []*Node) *Node {
+		acc := discriminatorAccuracies(in[0], in[1], in[2])
+		var parts []*Node
+		for _, n := range names {
+			parts = append(parts, Reshape(acc[n], 1))
+		}
+		return Concatenate(parts, 0)
+	}, realLogit, recon, samples)
+}
+
 // TestFeatureErrorByHand checks VAE/GAN's ‖F_D(x) − F_D(G(z_q))‖²: summed over features,
 // averaged over the batch.
 func TestFeatureErrorByHand(t *testing.T) {
