@@ -68,14 +68,18 @@ func TestGANLossesByHand(t *testing.T) {
 	realLogit := matrix([]float64{0}, []float64{ln(3)})
 	recon := matrix([]float64{ln(3)}, []float64{-ln(3)})
 	samples := matrix([]float64{0}, []float64{-ln(3)})
+	// DC-VAE's D weighs the fakes' terms by 1/2: (ln 2 + ln 4/3)/2 + ((ln 4 + ln 4/3)/2 +
+	// (ln 2 + ln 4/3)/2)/2.
 	want := []float64{
 		(ln(2)+ln(4.0/3))/2 + (ln(4)+ln(4.0/3))/2 + (ln(2)+ln(4.0/3))/2,
+		(ln(2)+ln(4.0/3))/2 + ((ln(4)+ln(4.0/3))/2+(ln(2)+ln(4.0/3))/2)/2,
 		(ln(4.0/3)+ln(4))/2 + (ln(2)+ln(4))/2,
 		0.5,
 	}
 	checkGraph(t, want, 1e-12, func(in []*Node) *Node {
 		return Concatenate([]*Node{
-			Reshape(ganDiscriminatorLoss(in[0], in[1], in[2]), 1),
+			Reshape(ganDiscriminatorLoss(in[0], 1, in[1], in[2]), 1),
+			Reshape(ganDiscriminatorLoss(in[0], 0.5, in[1], in[2]), 1),
 			Reshape(ganGeneratorLoss(in[1], in[2]), 1),
 			Reshape(discriminatorAccuracy(in[0], in[1], in[2]), 1),
 		}, 0)
