@@ -169,12 +169,12 @@ func (b Backbone) NoisyDecoder(name string, noise int) Net {
 // its weight that read z.
 func (b Backbone) DropNoise(name string, noise int, params map[string][]float32) error {
 	fc := b.NoisyDecoder(name, noise).Trunk[0]
-	key := name + "/" + fc.Name + "/weight"
-	w := params[key]
-	if len(w) != fc.In*fc.Out {
-		return fmt.Errorf("%s has %d values, want %d", key, len(w), fc.In*fc.Out)
+	weight := fc.Params(name)[0]
+	w := params[weight.Name]
+	if len(w) != weight.Size() {
+		return fmt.Errorf("%s has %d values, want %d", weight.Name, len(w), weight.Size())
 	}
-	params[key] = w[:b.Latent*fc.Out]
+	params[weight.Name] = w[:b.Latent*fc.Out]
 	return nil
 }
 

@@ -125,7 +125,7 @@ func DefaultConfig(family, dataset string) Config {
 		// 1e-6, 1.3e-4 per image at batch 128. Both matter on Fashion-MNIST (300-step
 		// trials): at KL weight 1 the latent collapsed (KL 0.01 nats, temperature 1 or
 		// 0.1), and at temperature 1 the contrastive loss stayed near its starting 7.5
-		// (it reached 2.1 at 0.07). VAE/GAN: γ 1 (not given in METHODS.md).
+		// (it reached 1.9 at 0.07). VAE/GAN: γ 1 (not given in METHODS.md).
 		c.LR, c.Beta1, c.Beta2, c.BatchSize = 2e-4, 0, 0.9, 128
 		c.Backbone.SpectralNorm = true
 		if family == "dcvae" {

@@ -132,9 +132,9 @@ func discriminate(s *stepGraph, x *Node, record bool) netOutputs {
 }
 
 // dcvaeDiscriminatorLoss is D's loss: the GAN loss of Eq. 4 on real images against
-// both kinds of fake, each weighed 1/2, unless NoGAN, plus the instance-level contrast of the detached
-// reconstructions, unless NoContrastive. It reports D's accuracies (0 without the GAN
-// term) and each term.
+// both kinds of fake, each weighed 1/2, unless NoGAN, plus the instance-level contrast
+// of the detached reconstructions, unless NoContrastive. It reports D's accuracies (0
+// without the GAN term) and each term.
 func dcvaeDiscriminatorLoss(s *stepGraph) (*Node, map[string]*Node) {
 	f := decode(s, false)
 	realOut := discriminate(s, s.images, true)
@@ -263,8 +263,9 @@ func discriminatorAccuracy(realLogit *Node, fakeLogits ...*Node) *Node {
 
 // discriminatorAccuracies are D's accuracy over the three sets, "d_acc", and on each:
 // "d_real" (real images with a positive logit), "d_rec" and "d_smp" (reconstructions and
-// samples with a negative one). Eq. 4 weighs each fake set like the real one, so a D that
-// cannot tell the sets apart settles at D = 1/3 everywhere, which reads d_acc 2/3.
+// samples with a negative one). Where each fake set weighs like the real one (Eq. 4 as
+// written), a D that cannot tell the sets apart settles at D = 1/3 everywhere: d_real 0,
+// d_rec and d_smp 1, d_acc 2/3.
 func discriminatorAccuracies(realLogit, recLogit, smpLogit *Node) map[string]*Node {
 	zero := ScalarZero(realLogit.Graph(), realLogit.DType())
 	share := func(above *Node) *Node { return ReduceAllMean(ConvertDType(above, realLogit.DType())) }

@@ -436,7 +436,9 @@ func TestGANPhasesUpdateTheirNets(t *testing.T) {
 // does not minimise directly, must fall by a fifth; its feature error is no measure of
 // progress, since D's features grow as D trains (3 to 43 over 200 steps when measured).
 // DC-VAE's latent must stay in use (its KL above 10 nats in the last window; at Eq. 8's
-// KL weight of 1 it fell to 0.2 by step 100 at batch 128). Its pixel error is logged but
+// KL weight of 1 it fell to 0.2 by step 100 at batch 128), and its D must call most real
+// images real in the last window (with the fake sets weighed 1 each it called them all
+// fake). Its pixel error is logged but
 // not asserted: the contrast does not pull pixels (it rose over 200 steps at temperature 1).
 func TestGANShortRuns(t *testing.T) {
 	for _, family := range []string{"dcvae", "vaegan"} {
@@ -457,11 +459,11 @@ func TestGANShortRuns(t *testing.T) {
 				hi = math.Max(hi, a)
 			}
 			fidelity := map[string]string{"dcvae": "autoencoder/contrast", "vaegan": "autoencoder/feature"}[family]
-			t.Logf("%d steps in %s, %.0f img/s; %s %.3f → %.3f, kl %.3f → %.3f, rec %.1f → %.1f, gan %.3f → %.3f, patch %.3f → %.3f; D accuracy %.3v",
+			t.Logf("%d steps in %s, %.0f img/s; %s %.3f → %.3f, kl %.3f → %.3f, rec %.1f → %.1f, gan %.3f → %.3f, patch %.3f → %.3f; D accuracy %.3v, on real images at the end %.3f",
 				cfg.Steps, took.Round(time.Second), last.ImgPerS, fidelity, first.Metrics[fidelity], last.Metrics[fidelity],
 				first.Metrics["autoencoder/kl"], last.Metrics["autoencoder/kl"],
 				first.Metrics["autoencoder/rec"], last.Metrics["autoencoder/rec"], first.Metrics["autoencoder/gan"], last.Metrics["autoencoder/gan"],
-				first.Metrics["autoencoder/patch"], last.Metrics["autoencoder/patch"], accs)
+				first.Metrics["autoencoder/patch"], last.Metrics["autoencoder/patch"], accs, last.Metrics["discriminator/d_real"])
 			if hi <= 0.6 {
 				t.Errorf("D accuracy %.3v never left chance", accs)
 			}
@@ -474,6 +476,9 @@ func TestGANShortRuns(t *testing.T) {
 			}
 			if kl := last.Metrics["autoencoder/kl"]; family == "dcvae" && !(kl > 10) {
 				t.Errorf("KL %.3f nats in the last window: the latent collapsed", kl)
+			}
+			if real := last.Metrics["discriminator/d_real"]; family == "dcvae" && !(real > 0.5) {
+				t.Errorf("D calls %.3f of the real images real in the last window: it reads every image as fake", real)
 			}
 		})
 	}
