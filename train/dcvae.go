@@ -29,7 +29,9 @@ import (
 //     the bias settled where every image, real ones too, reads as fake: D's accuracy on real
 //     images fell from 0.96 at step 200 to 0 at step 450 on Fashion-MNIST, and D stopped
 //     shaping the reconstructions. At 1/2 it read 0.98 at step 200 and 0.62 at 450, where
-//     the reconstructions fooled it about as often (0.59 caught): still in the game.
+//     the reconstructions fooled it about as often (0.59 caught): still in the game. Over
+//     a 2,808-step run its accuracy on real images dipped to 0.23 at step 550 and ended
+//     at 0.68, with 0.34 of the reconstructions and 0.99 of the samples caught.
 //     VAE/GAN's D, which held its accuracy at 1 each, keeps Eq. 4 as written.
 
 func init() {
