@@ -31,6 +31,7 @@ import (
 	"strings"
 
 	"github.com/latentzoo/latentzoo/dataset"
+	"github.com/latentzoo/latentzoo/latent"
 	"github.com/latentzoo/latentzoo/zoo"
 )
 
@@ -60,13 +61,7 @@ type Direction struct {
 }
 
 // Norm is the length of the direction.
-func (d *Direction) Norm() float64 {
-	var s float64
-	for _, v := range d.Vector {
-		s += float64(v) * float64(v)
-	}
-	return math.Sqrt(s)
-}
+func (d *Direction) Norm() float64 { return latent.Norm(d.Vector) }
 
 // Encoder maps a batch of n CHW images, laid end to end, to their latents; serve.Model is
 // one.
@@ -397,11 +392,7 @@ func Apply(z []float32, edits []Edit, sphere bool) ([]float32, error) {
 	}
 	norm := 1.0
 	if sphere {
-		var s float64
-		for _, v := range out {
-			s += v * v
-		}
-		if norm = math.Sqrt(s); norm < 1e-12 {
+		if norm = latent.Norm(out); norm < latent.MinNorm {
 			return nil, ErrNoDirection
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/latentzoo/latentzoo/autoencoder"
 	"github.com/latentzoo/latentzoo/models/modeltest"
 
 	"github.com/latentzoo/latentzoo/attributes"
@@ -15,7 +16,6 @@ import (
 	"github.com/latentzoo/latentzoo/export"
 	"github.com/latentzoo/latentzoo/infer"
 	"github.com/latentzoo/latentzoo/models"
-	"github.com/latentzoo/latentzoo/serve"
 	"github.com/latentzoo/latentzoo/zoo"
 )
 
@@ -23,7 +23,7 @@ import (
 // (weights scaled by their fan-in) as a zoo entry in dir, and opens it as the server does.
 // Random convolutional features keep images apart, so the classes of a data set have
 // distinct mean latents.
-func testEntry(t *testing.T, dir string, b models.Backbone, kind models.EncoderKind, latent models.LatentKind) (zoo.Entry, *serve.Model) {
+func testEntry(t *testing.T, dir string, b models.Backbone, kind models.EncoderKind, latent models.LatentKind) (zoo.Entry, *autoencoder.Model) {
 	t.Helper()
 	m := &zoo.Manifest{
 		Name: "test/attributes:v1", Family: "test", Dataset: dataset.FashionMNIST,
@@ -47,7 +47,7 @@ func testEntry(t *testing.T, dir string, b models.Backbone, kind models.EncoderK
 	if err != nil {
 		t.Fatal(err)
 	}
-	model, err := serve.OpenModel(e, infer.Options{IntraOpThreads: 1})
+	model, err := autoencoder.Open(e, autoencoder.Options{Runtime: infer.Options{IntraOpThreads: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}

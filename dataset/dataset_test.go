@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/latentzoo/latentzoo/pixels"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -115,7 +117,7 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := ToImage(s.Image(0), 1, 32, 32)
+	img, err := pixels.ToImage(s.Image(0), 1, 32, 32)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/latentzoo/latentzoo/pixels"
 )
 
 // FashionMNISTDir is where the Debian package dataset-fashion-mnist installs the data set;
@@ -112,7 +114,7 @@ func fromGray(name, split string, pix []byte, w, h int, labels []int, classes []
 	s.Images = make([]float32, s.N*s.ImageSize())
 	err := parallel(s.N, func(i int) error {
 		img := &image.Gray{Pix: pix[i*w*h : (i+1)*w*h], Stride: w, Rect: image.Rect(0, 0, w, h)}
-		if err := Convert(img, res, channels, s.Image(i)); err != nil {
+		if err := pixels.FromImage(img, res, channels, s.Image(i)); err != nil {
 			return fmt.Errorf("%s %s image %d: %w", name, split, i, err)
 		}
 		return nil

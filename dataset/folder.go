@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/disintegration/imaging"
+	"github.com/latentzoo/latentzoo/pixels"
 )
 
 // Limits on the images of a folder, checked before decoding pixels.
@@ -71,7 +72,7 @@ func loadFolder(root, split string, res, channels int) (*Set, error) {
 		if err != nil {
 			return err
 		}
-		if err := Convert(img, res, channels, s.Image(i)); err != nil {
+		if err := pixels.FromImage(img, res, channels, s.Image(i)); err != nil {
 			return fmt.Errorf("%s: %w", files[i].path, err)
 		}
 		return nil

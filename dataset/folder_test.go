@@ -6,6 +6,7 @@ import (
 	"hash/crc32"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/jpeg"
 	"image/png"
 	"math"
@@ -207,4 +208,11 @@ func TestFolderBadFiles(t *testing.T) {
 	if _, err := Load(t.TempDir(), Train, 8, 1); err == nil || !strings.Contains(err.Error(), "no PNG or JPEG images") {
 		t.Errorf("empty folder: error %v", err)
 	}
+}
+
+// uniform returns a w×h NRGBA image of one colour.
+func uniform(w, h int, c color.NRGBA) *image.NRGBA {
+	m := image.NewNRGBA(image.Rect(0, 0, w, h))
+	draw.Draw(m, m.Bounds(), image.NewUniform(c), image.Point{}, draw.Src)
+	return m
 }

@@ -4,9 +4,8 @@ import (
 	"math"
 	"testing"
 
+	"github.com/latentzoo/latentzoo/autoencoder"
 	"github.com/latentzoo/latentzoo/dataset"
-	"github.com/latentzoo/latentzoo/infer"
-	"github.com/latentzoo/latentzoo/serve"
 	"github.com/latentzoo/latentzoo/zoo"
 )
 
@@ -32,12 +31,12 @@ func TestBuiltinEntriesReconstruct(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			model, err := serve.OpenModel(e, infer.Options{})
+			model, err := autoencoder.Open(e, autoencoder.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer model.Close()
-			m, err := Reconstruction(model, set, 256, nil)
+			m, err := Reconstruction(model.Reconstructor(""), set, 256, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,6 +8,7 @@ import (
 	"github.com/gomlx/compute"
 
 	"github.com/latentzoo/latentzoo/infer"
+	"github.com/latentzoo/latentzoo/latent"
 	"github.com/latentzoo/latentzoo/models"
 	"github.com/latentzoo/latentzoo/train"
 )
@@ -81,11 +82,7 @@ func Parity(m *train.Model, name string, onnxBytes []byte, backend compute.Backe
 // unitRows checks that every row of size d of z has length 1 within Tolerance.
 func unitRows(z []float32, d int) error {
 	for i := 0; i+d <= len(z); i += d {
-		ss := 0.0
-		for _, v := range z[i : i+d] {
-			ss += float64(v) * float64(v)
-		}
-		if l := math.Sqrt(ss); math.Abs(l-1) > Tolerance {
+		if l := latent.Norm(z[i : i+d]); math.Abs(l-1) > Tolerance {
 			return fmt.Errorf("latent %d has length %g, not on the unit sphere", i/d, l)
 		}
 	}

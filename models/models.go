@@ -10,7 +10,8 @@ package models
 import (
 	"fmt"
 	"maps"
-	"math"
+
+	"github.com/latentzoo/latentzoo/latent"
 )
 
 // Op names a layer's operation.
@@ -253,11 +254,7 @@ func SpectralNormalize(l Layer, w, u []float32) (normalised, next []float32) {
 
 // normalize divides v by its Euclidean norm, plus a small epsilon as in the training graph.
 func normalize(v []float64) {
-	var ss float64
-	for _, x := range v {
-		ss += x * x
-	}
-	n := math.Sqrt(ss) + SpectralEpsilon
+	n := latent.Norm(v) + SpectralEpsilon
 	for i := range v {
 		v[i] /= n
 	}

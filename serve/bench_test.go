@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/latentzoo/latentzoo/latent"
 )
 
 // benchBatches are the batch sizes the ONNX Runtime benchmarks run.
@@ -18,13 +20,13 @@ func BenchmarkEncode(b *testing.B) {
 	m := testServer.lookup(gaussianName)
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, n := range benchBatches {
-		x := make([]float32, n*m.imageSize())
+		x := make([]float32, n*m.ImageSize())
 		for i := range x {
 			x[i] = rng.Float32()
 		}
 		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
 			for b.Loop() {
-				if _, err := m.encode(x, n); err != nil {
+				if _, err := m.Encode(x, n); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -36,12 +38,11 @@ func BenchmarkEncode(b *testing.B) {
 // BenchmarkDecode runs the decoder of the built-in architecture in ONNX Runtime.
 func BenchmarkDecode(b *testing.B) {
 	m := testServer.lookup(gaussianName)
-	g := m.decoders[m.manifest.Reconstruct]
 	for _, n := range benchBatches {
-		zs := sampleLatents(1, n, m.manifest.LatentSize, false)
+		zs := latent.Sample(1, n, m.Manifest().LatentSize, false)
 		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
 			for b.Loop() {
-				if _, err := m.decode(g, zs); err != nil {
+				if _, err := m.Decode("", zs); err != nil {
 					b.Fatal(err)
 				}
 			}

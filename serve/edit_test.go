@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/latentzoo/latentzoo/api"
 	"github.com/latentzoo/latentzoo/attributes"
 	"github.com/latentzoo/latentzoo/dataset"
 	"github.com/latentzoo/latentzoo/zoo"
@@ -115,7 +116,7 @@ func TestEdit(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.body["model"] = tt.model
-			var resp imagesResponse
+			var resp api.Images
 			wantJSONBody(t, serveBy(srv, asJSON(newJSONRequest(t, "/edit", tt.body))), &resp)
 			if len(resp.Z) != 1 || !near(resp.Z[0], tt.want, 1e-6) {
 				t.Fatalf("edited latent %v, want %v", resp.Z, tt.want)
@@ -140,7 +141,7 @@ func TestEdit(t *testing.T) {
 // direction, whatever form the request takes.
 func TestEditImage(t *testing.T) {
 	srv := newEditServer(t)
-	var enc encodeResponse
+	var enc api.Encoding
 	wantJSONBody(t, serveBy(srv, newFormRequest(t, "/encode", file("image", colourPNG))), &enc)
 	want := latentOf(32, func(i int) float32 { return enc.Z[i] - 0.5 })
 	for name, req := range map[string]func() *http.Request{
@@ -152,7 +153,7 @@ func TestEditImage(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			var resp imagesResponse
+			var resp api.Images
 			wantJSONBody(t, serveBy(srv, asJSON(req())), &resp)
 			if len(resp.Z) != 1 || !near(resp.Z[0], want, 1e-5) {
 				t.Fatalf("edited latent %v, want %v", resp.Z, want)
@@ -216,7 +217,7 @@ func mustJSON(v any) string {
 // wantError checks an error answer: its status, and a JSON body whose message holds want.
 func wantError(t *testing.T, w *httptest.ResponseRecorder, status int, want string) {
 	t.Helper()
-	var body errorBody
+	var body api.ErrorBody
 	if w.Code != status || json.Unmarshal(w.Body.Bytes(), &body) != nil || !strings.Contains(body.Error, want) {
 		t.Fatalf("got %d %s; want %d with an error saying %q", w.Code, w.Body, status, want)
 	}
@@ -226,9 +227,9 @@ func wantError(t *testing.T, w *httptest.ResponseRecorder, status int, want stri
 // attributes, classes first, and an empty list for a model without.
 func TestModelsListAttributes(t *testing.T) {
 	srv := newEditServer(t)
-	var list struct{ Models []modelSummary }
+	var list struct{ Models []api.ModelSummary }
 	wantJSONBody(t, serveBy(srv, httptest.NewRequest(http.MethodGet, "/models", nil)), &list)
-	names := func(as []attributeSummary) []string {
+	names := func(as []api.Attribute) []string {
 		var out []string
 		for _, a := range as {
 			out = append(out, a.Kind+":"+a.Name)
@@ -241,7 +242,7 @@ func TestModelsListAttributes(t *testing.T) {
 			t.Errorf("/models: %s has attributes %v, want %v", m.Name, got, want[m.Name])
 		}
 	}
-	var detail modelDetail
+	var detail api.ModelDetail
 	wantJSONBody(t, serveBy(srv, httptest.NewRequest(http.MethodGet, "/models/"+gaussianName, nil)), &detail)
 	if got := names(detail.Attributes); !slices.Equal(got, want[gaussianName]) {
 		t.Errorf("/models/%s: attributes %v, want %v", gaussianName, got, want[gaussianName])

@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/latentzoo/latentzoo/api"
+	"github.com/latentzoo/latentzoo/latent"
 )
 
 // latentOf returns a latent of the given size filled from f.
@@ -65,7 +68,7 @@ func TestReconstruct(t *testing.T) {
 			if got := w.Header().Get("X-Model"); got != tt.model {
 				t.Errorf("X-Model = %q, want %q", got, tt.model)
 			}
-			var resp imagesResponse
+			var resp api.Images
 			wantJSONBody(t, serve(asJSON(tt.req())), &resp)
 			if resp.Model != tt.model || resp.Decoder != "decoder" || len(resp.Images) != 1 || len(resp.Z) != 1 {
 				t.Fatalf("JSON answer %+v: want model %s, decoder, one image and one latent", resp, tt.model)
@@ -78,9 +81,9 @@ func TestReconstruct(t *testing.T) {
 }
 
 // encodeJSON calls /encode on an image of the given model.
-func encodeJSON(t *testing.T, model string, img []byte) encodeResponse {
+func encodeJSON(t *testing.T, model string, img []byte) api.Encoding {
 	t.Helper()
-	var resp encodeResponse
+	var resp api.Encoding
 	wantJSONBody(t, serve(newFormRequest(t, "/encode", text("model", model), file("image", img))), &resp)
 	return resp
 }
@@ -94,7 +97,7 @@ func TestEncode(t *testing.T) {
 	if len(s.Z) != 8 || s.Mu != nil || s.LogVar != nil || s.LatentKind != "sphere" {
 		t.Errorf("sphere encoding %+v: want 8 values of z, no mu or logvar", s)
 	}
-	if n := norm(s.Z); math.Abs(n-1) > 1e-5 {
+	if n := latent.Norm(s.Z); math.Abs(n-1) > 1e-5 {
 		t.Errorf("sphere latent has norm %g, want 1", n)
 	}
 	other := encodeJSON(t, gaussianName, greyPNG)
@@ -129,7 +132,7 @@ func TestDecode(t *testing.T) {
 	if got := strip.Bounds().Size(); got != image.Pt(96, 32) {
 		t.Fatalf("three latents decode to %v, want a 96x32 strip", got)
 	}
-	var resp imagesResponse
+	var resp api.Images
 	wantJSONBody(t, serve(asJSON(newJSONRequest(t, "/decode", map[string]any{"z": zs}))), &resp)
 	if len(resp.Images) != 3 || len(resp.Z) != 3 || !slices.Equal(resp.Z[2], zs[2]) {
 		t.Fatalf("JSON answer has %d images and latents %v, want 3 and the latents sent", len(resp.Images), resp.Z)
@@ -168,10 +171,10 @@ func TestDecode(t *testing.T) {
 func TestDecodeSphereNormalises(t *testing.T) {
 	unitZ := latentOf(8, func(i int) float32 { return float32(i) / float32(math.Sqrt(140)) })
 	long := latentOf(8, func(i int) float32 { return float32(3 * i) })
-	var resp imagesResponse
+	var resp api.Images
 	wantJSONBody(t, serve(asJSON(newJSONRequest(t, "/decode", map[string]any{"model": sphereName, "z": [][]float32{unitZ, long}}))), &resp)
 	for i, z := range resp.Z {
-		if n := norm(z); math.Abs(n-1) > 1e-6 {
+		if n := latent.Norm(z); math.Abs(n-1) > 1e-6 {
 			t.Errorf("latent %d answered with norm %g, want 1", i, n)
 		}
 	}
@@ -211,9 +214,9 @@ func TestInterpolateLatents(t *testing.T) {
 	if got := strip.Bounds().Size(); got != image.Pt(5*32, 32) {
 		t.Fatalf("5 steps give %v, want a 160x32 strip", got)
 	}
-	var resp imagesResponse
+	var resp api.Images
 	wantJSONBody(t, serve(asJSON(req())), &resp)
-	if resp.Path != pathLinear || len(resp.Z) != 5 || len(resp.Images) != 5 {
+	if resp.Path != latent.PathLinear || len(resp.Z) != 5 || len(resp.Images) != 5 {
 		t.Fatalf("answer has path %q, %d latents, %d images; want linear, 5, 5", resp.Path, len(resp.Z), len(resp.Images))
 	}
 	if !slices.Equal(resp.Z[0], za) || !slices.Equal(resp.Z[4], zb) {
@@ -251,10 +254,10 @@ func TestInterpolateImagesOnSphere(t *testing.T) {
 		}
 	}
 	za, zb := encodeJSON(t, sphereName, colourPNG).Z, encodeJSON(t, sphereName, greyJPEG).Z
-	var slerped, straight imagesResponse
+	var slerped, straight api.Images
 	wantJSONBody(t, serve(asJSON(req(""))), &slerped)
-	wantJSONBody(t, serve(asJSON(req(pathLinear))), &straight)
-	if slerped.Path != pathSlerp || straight.Path != pathLinear {
+	wantJSONBody(t, serve(asJSON(req(latent.PathLinear))), &straight)
+	if slerped.Path != latent.PathSlerp || straight.Path != latent.PathLinear {
 		t.Fatalf("paths %q and %q, want slerp (the sphere default) and linear", slerped.Path, straight.Path)
 	}
 	for i := range za {
@@ -262,32 +265,32 @@ func TestInterpolateImagesOnSphere(t *testing.T) {
 			t.Fatal("the path's ends are not the latents /encode gives for a and b")
 		}
 	}
-	for _, resp := range []imagesResponse{slerped, straight} {
+	for _, resp := range []api.Images{slerped, straight} {
 		for i, z := range resp.Z {
-			if n := norm(z); math.Abs(n-1) > 1e-5 {
+			if n := latent.Norm(z); math.Abs(n-1) > 1e-5 {
 				t.Errorf("%s step %d has norm %g, want 1", resp.Path, i, n)
 			}
 		}
 	}
 	// Slerp moves by equal angles; normalised linear steps do not.
-	step := angle(slerped.Z[0], slerped.Z[1])
+	step := latent.Angle(slerped.Z[0], slerped.Z[1])
 	for i := 1; i < 6; i++ {
-		if d := angle(slerped.Z[i], slerped.Z[i+1]); math.Abs(d-step) > 1e-4 {
+		if d := latent.Angle(slerped.Z[i], slerped.Z[i+1]); math.Abs(d-step) > 1e-4 {
 			t.Errorf("slerp step %d turns by %g, step 0 by %g", i, d, step)
 		}
 	}
-	if slices.Equal(slerped.Z[3], straight.Z[3]) && angle(za, zb) > 0.1 {
+	if slices.Equal(slerped.Z[3], straight.Z[3]) && latent.Angle(za, zb) > 0.1 {
 		t.Error("slerp and linear paths agree in the middle")
 	}
 }
 
 func TestInterpolateMixedEnds(t *testing.T) {
 	zb := latentOf(32, func(i int) float32 { return 1 })
-	var resp imagesResponse
+	var resp api.Images
 	wantJSONBody(t, serve(asJSON(newJSONRequest(t, "/interpolate", map[string]any{
 		"a": base64.StdEncoding.EncodeToString(greyPNG), "zb": zb, "path": "slerp",
 	}))), &resp)
-	if len(resp.Z) != defaultSteps || resp.Path != pathSlerp {
+	if len(resp.Z) != defaultSteps || resp.Path != latent.PathSlerp {
 		t.Fatalf("got %d steps on path %q, want %d on slerp", len(resp.Z), resp.Path, defaultSteps)
 	}
 	if !slices.Equal(resp.Z[0], encodeJSON(t, gaussianName, greyPNG).Z) || !slices.Equal(resp.Z[defaultSteps-1], zb) {
@@ -319,7 +322,7 @@ func TestSample(t *testing.T) {
 		}
 	}
 
-	var resp imagesResponse
+	var resp api.Images
 	wantJSONBody(t, serve(asJSON(newJSONRequest(t, "/sample", map[string]any{"n": 5, "seed": 3}))), &resp)
 	if resp.Seed == nil || *resp.Seed != 3 || len(resp.Images) != 5 || len(resp.Z) != 5 || len(resp.Z[0]) != 32 {
 		t.Fatalf("JSON answer: seed %v, %d images, %d latents; want seed 3 and 5 each", resp.Seed, len(resp.Images), len(resp.Z))
@@ -345,14 +348,14 @@ func TestSample(t *testing.T) {
 }
 
 func TestSampleSphere(t *testing.T) {
-	var gen, dec imagesResponse
+	var gen, dec api.Images
 	wantJSONBody(t, serve(asJSON(newJSONRequest(t, "/sample", map[string]any{"model": sphereName, "n": 4, "seed": 11}))), &gen)
 	wantJSONBody(t, serve(asJSON(newJSONRequest(t, "/sample", map[string]any{"model": sphereName, "n": 4, "seed": 11, "decoder": "decoder"}))), &dec)
 	if gen.Decoder != "generator" || dec.Decoder != "decoder" {
 		t.Errorf("decoders %q and %q, want the manifest's sample graph (generator) and decoder", gen.Decoder, dec.Decoder)
 	}
 	for i, z := range gen.Z {
-		if n := norm(z); math.Abs(n-1) > 1e-6 {
+		if n := latent.Norm(z); math.Abs(n-1) > 1e-6 {
 			t.Errorf("sample %d has norm %g, want 1", i, n)
 		}
 		if !slices.Equal(z, dec.Z[i]) {

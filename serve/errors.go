@@ -3,45 +3,45 @@ package serve
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
+
+	"github.com/latentzoo/latentzoo/api"
+	"github.com/latentzoo/latentzoo/errkind"
 )
 
-// apiError is an error caused by the request, with the HTTP status that reports it.
-type apiError struct {
-	status int
-	msg    string
+// statusOf is the one table from error kinds to HTTP statuses. A kind missing here, and
+// an error of no kind, is a 500.
+var statusOf = map[errkind.Kind]int{
+	errkind.Invalid:       http.StatusBadRequest,
+	errkind.NotFound:      http.StatusNotFound,
+	errkind.Conflict:      http.StatusConflict,
+	errkind.Unprocessable: http.StatusUnprocessableEntity,
+	errkind.Unsupported:   http.StatusUnsupportedMediaType,
+	errkind.TooLarge:      http.StatusRequestEntityTooLarge,
+	errkind.Unavailable:   http.StatusServiceUnavailable,
 }
 
-func (e *apiError) Error() string { return e.msg }
-
-// badRequest returns a 400 error whose message is shown to the client.
+// badRequest returns an errkind.Invalid error, answered 400 with its message.
 func badRequest(format string, args ...any) error {
-	return &apiError{status: http.StatusBadRequest, msg: fmt.Sprintf(format, args...)}
+	return errkind.New(errkind.Invalid, format, args...)
 }
 
-// errorBody is the JSON body of every error response.
-type errorBody struct {
-	Error string `json:"error"`
-}
-
-// writeError writes err as a JSON error response. Errors the client caused keep their
-// status and message; a body over the limit is 413; anything else is a 500 whose details go
-// to the log only.
+// writeError writes err as a JSON error answer. An error of a known kind gets its status
+// and message; a body over the limit is 413; anything else is a 500 whose details go to the
+// log only.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	status, msg := http.StatusInternalServerError, "internal error"
-	var ae *apiError
 	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &ae):
-		status, msg = ae.status, ae.msg
-	case errors.As(err, &tooBig):
-		status, msg = http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is over the limit of %d bytes", tooBig.Limit)
-	default:
+	if errkind.Of(err) == errkind.Internal && errors.As(err, &tooBig) {
+		err = errkind.New(errkind.TooLarge, "request body is over the limit of %d bytes", tooBig.Limit)
+	}
+	status, ok := statusOf[errkind.Of(err)]
+	msg := errkind.Message(err)
+	if !ok {
+		status, msg = http.StatusInternalServerError, "internal error"
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	writeJSON(w, status, errorBody{Error: msg})
+	writeJSON(w, status, api.ErrorBody{Error: msg})
 }
 
 // writeJSON writes v as a JSON response with the given status, or a 500 if v cannot be
@@ -50,10 +50,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
 		status = http.StatusInternalServerError
-		body, _ = json.Marshal(errorBody{Error: "internal error: response cannot be encoded as JSON"})
+		body, _ = json.Marshal(api.ErrorBody{Error: "internal error: response cannot be encoded as JSON"})
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(body, '\n')) // a failed write is a client gone
+}
+
+// badName is the error for a model name in a path that does not unescape.
+func badName(err error) error {
+	return badRequest("bad model name in path: %v", err)
+}
+
+// noRoute is the error for a path that no route serves.
+func noRoute(r *http.Request) error {
+	return errkind.New(errkind.NotFound, "no route %s %s", r.Method, r.URL.Path)
 }

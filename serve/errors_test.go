@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/latentzoo/latentzoo/api"
 )
 
 func TestBadRequests(t *testing.T) {
@@ -147,7 +149,7 @@ func TestBadRequests(t *testing.T) {
 			if ct := w.Header().Get("Content-Type"); ct != "application/json" {
 				t.Errorf("Content-Type %q, want application/json", ct)
 			}
-			var body errorBody
+			var body api.ErrorBody
 			if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
 				t.Fatalf("body %q is no JSON error: %v", w.Body, err)
 			}

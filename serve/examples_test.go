@@ -7,7 +7,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/latentzoo/latentzoo/api"
 	"github.com/latentzoo/latentzoo/dataset"
+	"github.com/latentzoo/latentzoo/pixels"
 )
 
 // TestExamples asks the edit server's Fashion-MNIST model for test images and checks each
@@ -18,13 +20,13 @@ func TestExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	get := func(t *testing.T, query string) examplesResponse {
+	get := func(t *testing.T, query string) api.Examples {
 		t.Helper()
-		var resp examplesResponse
+		var resp api.Examples
 		wantJSONBody(t, serveBy(srv, httptest.NewRequest(http.MethodGet, "/models/"+gaussianName+"/examples"+query, nil)), &resp)
 		return resp
 	}
-	indices := func(r examplesResponse) []int {
+	indices := func(r api.Examples) []int {
 		var out []int
 		for _, e := range r.Examples {
 			out = append(out, e.Index)
@@ -63,7 +65,7 @@ func TestExamples(t *testing.T) {
 				if want := dataset.FashionMNISTClasses[test.Labels[e.Index]]; e.Label != want {
 					t.Errorf("example %d (test image %d) labelled %q, want %q", i, e.Index, e.Label, want)
 				}
-				if d := maxDiff(t, img, tileImage(test.Image(e.Index), 1, 1, 32, 1)); d != 0 {
+				if d := maxDiff(t, img, pixels.Grid(test.Image(e.Index), 1, 1, 32, 32, 1)); d != 0 {
 					t.Errorf("example %d differs from test image %d by %d", i, e.Index, d)
 				}
 			}

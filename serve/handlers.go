@@ -3,7 +3,6 @@ package serve
 import (
 	"encoding/base64"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"mime"
 	"net/http"
@@ -11,11 +10,12 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/latentzoo/latentzoo/dataset"
-
 	"github.com/go-chi/chi/v5"
 
-	"github.com/latentzoo/latentzoo/zoo"
+	"github.com/latentzoo/latentzoo/api"
+	"github.com/latentzoo/latentzoo/errkind"
+	"github.com/latentzoo/latentzoo/latent"
+	"github.com/latentzoo/latentzoo/pixels"
 )
 
 // defaultSamples is /sample's n when the request gives none (at most Config.MaxBatch).
@@ -35,7 +35,7 @@ func (s *Server) api(route string, h apiHandler, allowed ...string) http.Handler
 		case s.slots <- struct{}{}:
 			defer func() { <-s.slots }()
 		case <-r.Context().Done():
-			writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "the request ended while waiting for the server"})
+			writeError(w, r, s.log, errkind.New(errkind.Unavailable, "the request ended while waiting for the server"))
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
@@ -63,19 +63,16 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, route string, 
 
 // unknownModel is the error for a model name that no served model answers to.
 func (s *Server) unknownModel(name string) error {
-	return &apiError{status: http.StatusNotFound, msg: fmt.Sprintf("unknown model %q (serving: %s)", name, strings.Join(s.modelNames(), ", "))}
+	return errkind.New(errkind.NotFound, "unknown model %q (serving: %s)", name, strings.Join(s.modelNames(), ", "))
 }
 
-// decoder picks the graph that decodes: the request's decoder field, else def.
-func decoder(m *model, q *request, def string) (*graph, error) {
+// decoder picks the role of the graph that decodes: the request's decoder field, else def.
+func decoder(m *model, q *request, def string) (string, error) {
 	role := def
 	if q.has(fieldDecoder) {
 		role = q.decoder
 	}
-	if g := m.decoders[role]; g != nil {
-		return g, nil
-	}
-	return nil, badRequest("unknown decoder %q for model %s (decoders: %s)", role, m.name(), strings.Join(m.decoderRoles(), ", "))
+	return m.DecoderRole(role, def)
 }
 
 // upload is an encoded image sent in a field.
@@ -87,40 +84,18 @@ type upload struct {
 // tensors decodes the uploaded images and converts each to one example of the model, end
 // to end.
 func (s *Server) tensors(m *model, uploads ...upload) ([]float32, error) {
-	size := m.imageSize()
+	size := m.ImageSize()
 	x := make([]float32, len(uploads)*size)
 	for i, u := range uploads {
 		img, err := decodeImage(u.field, u.data, s.cfg.MaxImageSide, s.cfg.MaxImagePixels)
 		if err != nil {
 			return nil, err
 		}
-		// The same conversion as training data: a 28×28 image meets a 32×32 model padded.
-		if err := dataset.Convert(img, m.manifest.Resolution, m.manifest.Channels, x[i*size:(i+1)*size]); err != nil {
+		if err := m.FromImage(img, x[i*size:(i+1)*size]); err != nil {
 			return nil, badRequest("field %s: %v", u.field, err)
 		}
 	}
 	return x, nil
-}
-
-// latent converts the numbers sent in field to one latent of the model: of the right
-// length, finite as float32, and on the unit sphere for sphere latents (normalised there).
-func latent(m *model, field string, v []float64) ([]float32, error) {
-	if len(v) != m.manifest.LatentSize {
-		return nil, badRequest("field %s: latent has %d values, model %s wants %d", field, len(v), m.name(), m.manifest.LatentSize)
-	}
-	z := make([]float32, len(v))
-	for i, x := range v {
-		z[i] = float32(x)
-		if math.IsNaN(float64(z[i])) || math.IsInf(float64(z[i]), 0) {
-			return nil, badRequest("field %s: value %d is %v; latents must be finite float32 numbers", field, i, x)
-		}
-	}
-	if m.sphere {
-		if err := normalize(field, z); err != nil {
-			return nil, err
-		}
-	}
-	return z, nil
 }
 
 // wantJSON reports whether the client asked for JSON in its Accept header.
@@ -140,31 +115,22 @@ func wantJSON(r *http.Request) bool {
 	return false
 }
 
-// imagesResponse is the JSON answer of the endpoints that decode images.
-type imagesResponse struct {
-	Model   string      `json:"model"`
-	Decoder string      `json:"decoder"`
-	Path    string      `json:"path,omitempty"` // /interpolate
-	Seed    *int64      `json:"seed,omitempty"` // /sample
-	Images  []string    `json:"images"`         // base64 PNG, one per latent
-	Z       [][]float32 `json:"z"`
-}
-
 // respondImages answers with the decoded images: one PNG of them all laid out in cols
 // columns, or with Accept: application/json, resp completed with one base64 PNG each.
-func respondImages(w http.ResponseWriter, r *http.Request, m *model, images []float32, cols int, resp imagesResponse) error {
-	n, c, res := len(resp.Z), m.manifest.Channels, m.manifest.Resolution
-	w.Header().Set("X-Model", m.name())
+func respondImages(w http.ResponseWriter, r *http.Request, m *model, images []float32, cols int, resp api.Images) error {
+	man := m.Manifest()
+	n, c, res := len(resp.Z), man.Channels, man.Resolution
+	w.Header().Set("X-Model", m.Name())
 	w.Header().Set("X-Decoder", resp.Decoder)
 	if resp.Seed != nil {
 		w.Header().Set("X-Seed", strconv.FormatInt(*resp.Seed, 10))
 	}
 	if wantJSON(r) {
-		size := m.imageSize()
-		resp.Model = m.name()
+		size := m.ImageSize()
+		resp.Model = m.Name()
 		resp.Images = make([]string, n)
 		for i := range n {
-			png, err := encodePNG(tileImage(images[i*size:(i+1)*size], 1, c, res, 1))
+			png, err := encodePNG(pixels.Grid(images[i*size:(i+1)*size], 1, c, res, res, 1))
 			if err != nil {
 				return err
 			}
@@ -173,7 +139,7 @@ func respondImages(w http.ResponseWriter, r *http.Request, m *model, images []fl
 		writeJSON(w, http.StatusOK, resp)
 		return nil
 	}
-	png, err := encodePNG(tileImage(images, n, c, res, cols))
+	png, err := encodePNG(pixels.Grid(images, n, c, res, res, cols))
 	if err != nil {
 		return err
 	}
@@ -193,7 +159,7 @@ func (s *Server) reconstruct(w http.ResponseWriter, r *http.Request, q *request,
 	if !q.has(fieldImage) {
 		return missing(fieldImage, "the image to reconstruct")
 	}
-	g, err := decoder(m, q, m.manifest.Reconstruct)
+	role, err := decoder(m, q, m.Manifest().Reconstruct)
 	if err != nil {
 		return err
 	}
@@ -201,20 +167,11 @@ func (s *Server) reconstruct(w http.ResponseWriter, r *http.Request, q *request,
 	if err != nil {
 		return err
 	}
-	out, z, err := m.reconstruct(g, x, 1)
+	out, z, err := m.Reconstruct(role, x, 1)
 	if err != nil {
 		return err
 	}
-	return respondImages(w, r, m, out, 1, imagesResponse{Decoder: g.role, Z: z})
-}
-
-// encodeResponse is the JSON answer of /encode.
-type encodeResponse struct {
-	Model      string    `json:"model"`
-	LatentKind string    `json:"latent_kind"`
-	Z          []float32 `json:"z"`
-	Mu         []float32 `json:"mu,omitempty"`
-	LogVar     []float32 `json:"logvar,omitempty"`
+	return respondImages(w, r, m, out, 1, api.Images{Decoder: role, Z: z})
 }
 
 // encode answers one image's latent, always as JSON.
@@ -226,13 +183,13 @@ func (s *Server) encode(w http.ResponseWriter, r *http.Request, q *request, m *m
 	if err != nil {
 		return err
 	}
-	enc, err := m.encode(x, 1)
+	enc, err := m.Posterior(x, 1)
 	if err != nil {
 		return err
 	}
-	resp := encodeResponse{Model: m.name(), LatentKind: m.manifest.LatentKind, Z: enc.z[0]}
-	if m.posterior {
-		resp.Mu, resp.LogVar = enc.mu[0], enc.logvar[0]
+	resp := api.Encoding{Model: m.Name(), LatentKind: m.Manifest().LatentKind, Z: enc.Z[0]}
+	if m.HasPosterior() {
+		resp.Mu, resp.LogVar = enc.Mu[0], enc.LogVar[0]
 	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil
@@ -246,7 +203,7 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, q *request, m *m
 	if len(q.z) > s.cfg.MaxBatch {
 		return badRequest("field z: %d latents; at most %d per request", len(q.z), s.cfg.MaxBatch)
 	}
-	g, err := decoder(m, q, m.manifest.Reconstruct)
+	role, err := decoder(m, q, m.Manifest().Reconstruct)
 	if err != nil {
 		return err
 	}
@@ -256,15 +213,15 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, q *request, m *m
 		if len(q.z) > 1 {
 			field = fmt.Sprintf("z[%d]", i)
 		}
-		if zs[i], err = latent(m, field, v); err != nil {
+		if zs[i], err = m.Latent("field "+field, v); err != nil {
 			return err
 		}
 	}
-	out, err := m.decode(g, zs)
+	out, err := m.Decode(role, zs)
 	if err != nil {
 		return err
 	}
-	return respondImages(w, r, m, out, len(zs), imagesResponse{Decoder: g.role, Z: zs})
+	return respondImages(w, r, m, out, len(zs), api.Images{Decoder: role, Z: zs})
 }
 
 // interpolate decodes the path between two ends, each an image or a latent.
@@ -275,16 +232,14 @@ func (s *Server) interpolate(w http.ResponseWriter, r *http.Request, q *request,
 			return badRequest("field steps: %d is out of range: frames including both ends, 2 to %d", steps, s.cfg.MaxSteps)
 		}
 	}
-	path := pathLinear
-	if m.sphere {
-		path = pathSlerp
-	}
+	path := m.DefaultPath()
 	if q.has(fieldPath) {
-		if path = q.path; path != pathLinear && path != pathSlerp {
-			return badRequest("field path: %q is neither %q nor %q", path, pathLinear, pathSlerp)
+		path = q.path
+		if err := latent.CheckPath(path); err != nil {
+			return err
 		}
 	}
-	g, err := decoder(m, q, m.manifest.Reconstruct)
+	role, err := decoder(m, q, m.Manifest().Reconstruct)
 	if err != nil {
 		return err
 	}
@@ -307,7 +262,7 @@ func (s *Server) interpolate(w http.ResponseWriter, r *http.Request, q *request,
 		case q.has(e.image.field):
 			uploads = append(uploads, e.image)
 		case q.has(e.latent):
-			if e.z, err = latent(m, e.latent, e.v); err != nil {
+			if e.z, err = m.Latent("field "+e.latent, e.v); err != nil {
 				return err
 			}
 		default:
@@ -319,32 +274,21 @@ func (s *Server) interpolate(w http.ResponseWriter, r *http.Request, q *request,
 		if err != nil {
 			return err
 		}
-		enc, err := m.encode(x, len(uploads))
+		zs, err := m.Encode(x, len(uploads))
 		if err != nil {
 			return err
 		}
 		for i := range ends {
 			if ends[i].z == nil {
-				ends[i].z, enc.z = enc.z[0], enc.z[1:]
+				ends[i].z, zs = zs[0], zs[1:]
 			}
 		}
 	}
-	zs, err := interpolate(ends[0].z, ends[1].z, steps, path)
+	out, zs, err := m.Interpolate(role, ends[0].z, ends[1].z, steps, path)
 	if err != nil {
 		return err
 	}
-	if m.sphere && path == pathLinear {
-		for _, z := range zs {
-			if !unit(z) {
-				return badRequest("the straight line from a to b passes through the origin, which has no direction on the sphere: use path=%s", pathSlerp)
-			}
-		}
-	}
-	out, err := m.decode(g, zs)
-	if err != nil {
-		return err
-	}
-	return respondImages(w, r, m, out, steps, imagesResponse{Decoder: g.role, Path: path, Z: zs})
+	return respondImages(w, r, m, out, steps, api.Images{Decoder: role, Path: path, Z: zs})
 }
 
 // sample decodes latents drawn from the prior.
@@ -359,105 +303,109 @@ func (s *Server) sample(w http.ResponseWriter, r *http.Request, q *request, m *m
 	if q.has(fieldSeed) {
 		seed = q.seed
 	}
-	g, err := decoder(m, q, m.manifest.Sample)
+	role, err := decoder(m, q, m.Manifest().Sample)
 	if err != nil {
 		return err
 	}
-	zs := sampleLatents(seed, n, m.manifest.LatentSize, m.sphere)
-	out, err := m.decode(g, zs)
+	out, zs, err := m.Sample(role, n, seed)
 	if err != nil {
 		return err
 	}
-	return respondImages(w, r, m, out, gridColumns(n), imagesResponse{Decoder: g.role, Seed: &seed, Z: zs})
+	return respondImages(w, r, m, out, gridColumns(n), api.Images{Decoder: role, Seed: &seed, Z: zs})
+}
+
+// edit moves one latent, given or encoded from an image, along attribute directions and
+// decodes it.
+func (s *Server) edit(w http.ResponseWriter, r *http.Request, q *request, m *model) error {
+	if !q.has(fieldAttributes) {
+		return missing(fieldAttributes, `attribute names to strengths, e.g. {"sneaker": 1.5}`)
+	}
+	// Every name is checked before any work.
+	edits, err := m.Edits(q.attributes)
+	if err != nil {
+		return err
+	}
+	role, err := decoder(m, q, m.Manifest().Reconstruct)
+	if err != nil {
+		return err
+	}
+	var z []float32
+	switch {
+	case q.has(fieldImage) && q.has(fieldZ):
+		return badRequest("give field %s (an image) or %s (a latent), not both", fieldImage, fieldZ)
+	case q.has(fieldImage):
+		x, err := s.tensors(m, upload{fieldImage, q.image})
+		if err != nil {
+			return err
+		}
+		zs, err := m.Encode(x, 1)
+		if err != nil {
+			return err
+		}
+		z = zs[0]
+	case q.has(fieldZ):
+		if len(q.z) != 1 {
+			return badRequest("field z: %d latents; /edit edits one", len(q.z))
+		}
+		if z, err = m.Latent("field "+fieldZ, q.z[0]); err != nil {
+			return err
+		}
+	default:
+		return badRequest("missing field %s (an image) or %s (a latent)", fieldImage, fieldZ)
+	}
+	out, edited, err := m.Edit(role, z, edits)
+	if err != nil {
+		return err
+	}
+	return respondImages(w, r, m, out, 1, api.Images{Decoder: role, Z: [][]float32{edited}})
 }
 
 // healthz reports that the process is up.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, api.Status{Status: "ok"})
 }
 
 // readyz reports whether the server takes requests: its models are open, and it is not
 // shutting down.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting down"})
+		writeJSON(w, http.StatusServiceUnavailable, api.Status{Status: "shutting down"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "models": s.modelNames()})
+	writeJSON(w, http.StatusOK, api.Status{Status: "ready", Models: s.modelNames()})
 }
 
-func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	if err := s.metrics.writeTo(w); err != nil {
-		s.log.Warn("write metrics", "err", err)
+func (s *Server) summary(m *model) api.ModelSummary {
+	man := m.Manifest()
+	attrs := []api.Attribute{}
+	for _, d := range m.Attributes() {
+		attrs = append(attrs, api.Attribute{Name: d.Name, Kind: d.Kind, Description: d.Description, With: d.With, Without: d.Without, Norm: d.Norm()})
 	}
-}
-
-// modelSummary describes a served model in /models.
-type modelSummary struct {
-	Name        string   `json:"name"`
-	Family      string   `json:"family"`
-	Dataset     string   `json:"dataset"`
-	Resolution  int      `json:"resolution"`
-	Channels    int      `json:"channels"`
-	LatentSize  int      `json:"latent_size"`
-	LatentKind  string   `json:"latent_kind"`
-	Reconstruct string   `json:"reconstruct"`
-	Sample      string   `json:"sample"`
-	Decoders    []string `json:"decoders"`
-	Default     bool     `json:"default"`
-	// Attributes are the directions /edit takes, classes first.
-	Attributes []attributeSummary `json:"attributes"`
-}
-
-func (s *Server) summary(m *model) modelSummary {
-	man := m.manifest
-	return modelSummary{
+	return api.ModelSummary{
 		Name: man.Name, Family: man.Family, Dataset: man.Dataset,
 		Resolution: man.Resolution, Channels: man.Channels,
 		LatentSize: man.LatentSize, LatentKind: man.LatentKind,
 		Reconstruct: man.Reconstruct, Sample: man.Sample,
-		Decoders:   m.decoderRoles(),
-		Attributes: m.attributeSummaries(),
+		Decoders:   m.Decoders(),
+		Attributes: attrs,
 		Default:    m == s.def,
 	}
 }
 
 func (s *Server) listModels(w http.ResponseWriter, r *http.Request) {
 	s.mu.RLock()
-	list := make([]modelSummary, len(s.models))
+	list := api.ModelList{Default: s.def.Name(), Models: make([]api.ModelSummary, len(s.models))}
 	for i, m := range s.models {
-		list[i] = s.summary(m)
+		list.Models[i] = s.summary(m)
 	}
-	def := s.def.name()
 	s.mu.RUnlock()
-	writeJSON(w, http.StatusOK, map[string]any{"default": def, "models": list})
-}
-
-// tensorInfo describes a graph's input or output; -1 marks a dynamic dimension.
-type tensorInfo struct {
-	Name  string  `json:"name"`
-	Shape []int64 `json:"shape"`
-}
-
-// graphInfo describes one open graph of a model.
-type graphInfo struct {
-	Provider string       `json:"provider"`
-	Inputs   []tensorInfo `json:"inputs"`
-	Outputs  []tensorInfo `json:"outputs"`
-}
-
-// modelDetail is the answer of /models/{name}.
-type modelDetail struct {
-	modelSummary
-	Manifest *zoo.Manifest        `json:"manifest"`
-	Graphs   map[string]graphInfo `json:"graphs"`
+	writeJSON(w, http.StatusOK, list)
 }
 
 func (s *Server) showModel(w http.ResponseWriter, r *http.Request) {
 	name, err := url.PathUnescape(chi.URLParam(r, "*"))
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: fmt.Sprintf("bad model name in path: %v", err)})
+		writeError(w, r, s.log, badName(err))
 		return
 	}
 	m := s.lookup(name)
@@ -465,16 +413,23 @@ func (s *Server) showModel(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, s.unknownModel(name))
 		return
 	}
-	d := modelDetail{modelSummary: s.summaryOf(m), Manifest: m.manifest, Graphs: map[string]graphInfo{}}
-	for role, g := range m.graphs() {
-		info := graphInfo{Provider: g.sess.Provider()}
-		for _, t := range g.sess.Inputs() {
-			info.Inputs = append(info.Inputs, tensorInfo{t.Name, t.Shape})
+	d := api.ModelDetail{ModelSummary: s.summaryOf(m), Manifest: m.Manifest(), Graphs: map[string]api.Graph{}}
+	for role, g := range m.Graphs() {
+		info := api.Graph{Provider: g.Provider}
+		for _, t := range g.Inputs {
+			info.Inputs = append(info.Inputs, api.Tensor{Name: t.Name, Shape: t.Shape})
 		}
-		for _, t := range g.sess.Outputs() {
-			info.Outputs = append(info.Outputs, tensorInfo{t.Name, t.Shape})
+		for _, t := range g.Outputs {
+			info.Outputs = append(info.Outputs, api.Tensor{Name: t.Name, Shape: t.Shape})
 		}
 		d.Graphs[role] = info
 	}
 	writeJSON(w, http.StatusOK, d)
+}
+
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	if err := s.metrics.writeTo(w); err != nil {
+		s.log.Warn("write metrics", "err", err)
+	}
 }

@@ -61,52 +61,6 @@ func decodeImage(field string, data []byte, maxSide, maxPixels int) (image.Image
 	return img, nil
 }
 
-// toByte maps a value in [0,1] to 0..255, clamping values outside and NaN to the range.
-func toByte(v float32) uint8 {
-	if !(v > 0) { // also NaN
-		return 0
-	}
-	if v >= 1 {
-		return 255
-	}
-	return uint8(math.Round(float64(v) * 255))
-}
-
-// tileImage lays out n CHW examples of size channels×res×res from data in a grid of cols
-// columns, row by row; cells past n stay black. One channel gives a grey image, three an
-// RGB one.
-func tileImage(data []float32, n, channels, res, cols int) image.Image {
-	rows := (n + cols - 1) / cols
-	rect := image.Rect(0, 0, cols*res, rows*res)
-	var grey *image.Gray
-	var rgb *image.NRGBA
-	if channels == 1 {
-		grey = image.NewGray(rect)
-	} else {
-		rgb = image.NewNRGBA(rect)
-	}
-	plane := res * res
-	for k := range n {
-		ex := data[k*channels*plane : (k+1)*channels*plane]
-		ox, oy := (k%cols)*res, (k/cols)*res
-		for y := range res {
-			for x := range res {
-				i := y*res + x
-				if grey != nil {
-					grey.Pix[(oy+y)*grey.Stride+ox+x] = toByte(ex[i])
-					continue
-				}
-				p := rgb.Pix[(oy+y)*rgb.Stride+4*(ox+x):]
-				p[0], p[1], p[2], p[3] = toByte(ex[i]), toByte(ex[plane+i]), toByte(ex[2*plane+i]), 255
-			}
-		}
-	}
-	if grey != nil {
-		return grey
-	}
-	return rgb
-}
-
 // encodePNG encodes img as PNG.
 func encodePNG(img image.Image) ([]byte, error) {
 	var buf bytes.Buffer

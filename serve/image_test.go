@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/latentzoo/latentzoo/dataset"
+	"github.com/latentzoo/latentzoo/pixels"
 )
 
 // mustPNG encodes img as PNG.
@@ -164,7 +164,7 @@ func TestImagePreprocessing(t *testing.T) {
 	const res = 8
 	for _, tt := range tests {
 		dst := make([]float32, tt.channels*res*res)
-		if err := dataset.Convert(tt.img, res, tt.channels, dst); err != nil {
+		if err := pixels.FromImage(tt.img, res, tt.channels, dst); err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
 		for c, want := range tt.want {
@@ -174,50 +174,6 @@ func TestImagePreprocessing(t *testing.T) {
 					break
 				}
 			}
-		}
-	}
-}
-
-func TestTileImage(t *testing.T) {
-	const res = 2
-	// Five grey examples, example k filled with k/4, in a grid of 3 columns.
-	data := make([]float32, 5*res*res)
-	for k := range 5 {
-		for i := range res * res {
-			data[k*res*res+i] = float32(k) / 4
-		}
-	}
-	img := tileImage(data, 5, 1, res, 3).(*image.Gray)
-	if got := img.Bounds().Size(); got != image.Pt(3*res, 2*res) {
-		t.Fatalf("grid is %v, want %v", got, image.Pt(3*res, 2*res))
-	}
-	for k := range 6 {
-		want := uint8(0) // the sixth cell is empty
-		if k < 5 {
-			want = toByte(float32(k) / 4)
-		}
-		x, y := (k%3)*res+1, (k/3)*res+1
-		if got := img.GrayAt(x, y).Y; got != want {
-			t.Errorf("cell %d: grey %d, want %d", k, got, want)
-		}
-	}
-	rgb := tileImage([]float32{1, 0, 0.5}, 1, 3, 1, 1).(*image.NRGBA)
-	if got, want := rgb.NRGBAAt(0, 0), (color.NRGBA{255, 0, 128, 255}); got != want {
-		t.Errorf("RGB pixel %v, want %v", got, want)
-	}
-}
-
-func TestToByte(t *testing.T) {
-	tests := []struct {
-		in   float32
-		want uint8
-	}{
-		{-1, 0}, {0, 0}, {0.5, 128}, {1, 255}, {2, 255},
-		{float32(math.NaN()), 0}, {float32(math.Inf(1)), 255}, {float32(math.Inf(-1)), 0},
-	}
-	for _, tt := range tests {
-		if got := toByte(tt.in); got != tt.want {
-			t.Errorf("toByte(%g) = %d, want %d", tt.in, got, tt.want)
 		}
 	}
 }

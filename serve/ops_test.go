@@ -16,13 +16,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latentzoo/latentzoo/api"
 	"github.com/latentzoo/latentzoo/zoo"
 )
 
 func TestListModels(t *testing.T) {
 	var list struct {
-		Default string         `json:"default"`
-		Models  []modelSummary `json:"models"`
+		Default string             `json:"default"`
+		Models  []api.ModelSummary `json:"models"`
 	}
 	wantJSONBody(t, serve(httptest.NewRequest(http.MethodGet, "/models", nil)), &list)
 	if list.Default != gaussianName || len(list.Models) != 2 {
@@ -39,7 +40,7 @@ func TestListModels(t *testing.T) {
 
 func TestShowModel(t *testing.T) {
 	for _, target := range []string{"/models/" + sphereName, "/models/sphere%2Ftest-colour:v1"} {
-		var d modelDetail
+		var d api.ModelDetail
 		wantJSONBody(t, serve(httptest.NewRequest(http.MethodGet, target, nil)), &d)
 		if d.Manifest == nil || d.Manifest.Name != sphereName || d.Name != sphereName {
 			t.Fatalf("%s: manifest %+v", target, d.Manifest)
@@ -61,7 +62,7 @@ func TestShowModel(t *testing.T) {
 func TestLookup(t *testing.T) {
 	s := &Server{}
 	for _, name := range []string{"vae/mnist:v1", "vae/mnist:v2", "wae/fashion:v3", "odd name"} {
-		s.models = append(s.models, &model{manifest: &zoo.Manifest{Name: name}})
+		s.models = append(s.models, &model{name: name})
 	}
 	for name, want := range map[string]string{
 		"vae/mnist:v2":        "vae/mnist:v2",
@@ -80,7 +81,7 @@ func TestLookup(t *testing.T) {
 	} {
 		got := ""
 		if m := s.lookup(name); m != nil {
-			got = m.name()
+			got = m.name
 		}
 		if got != want {
 			t.Errorf("lookup(%q) = %q, want %q", name, got, want)

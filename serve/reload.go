@@ -1,26 +1,18 @@
 package serve
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
-
-	"github.com/latentzoo/latentzoo/infer"
+	"github.com/latentzoo/latentzoo/api"
+	"github.com/latentzoo/latentzoo/errkind"
 )
 
 // loadSuffix ends the path of POST /models/{name}/load.
 const loadSuffix = "/load"
-
-// loadAnswer is the answer of POST /models/{name}/load.
-type loadAnswer struct {
-	Loaded   string       `json:"loaded"`
-	Replaced bool         `json:"replaced"`
-	Model    modelSummary `json:"model"`
-}
 
 // loadEntry answers POST /models/{name}/load: it resolves the name in Config.Store, then
 // among the built-in entries, opens the entry's graphs, and serves it from then on,
@@ -29,12 +21,12 @@ type loadAnswer struct {
 func (s *Server) loadEntry(w http.ResponseWriter, r *http.Request) {
 	rest, err := url.PathUnescape(chi.URLParam(r, "*"))
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: fmt.Sprintf("bad model name in path: %v", err)})
+		writeError(w, r, s.log, badName(err))
 		return
 	}
 	name, ok := strings.CutSuffix(rest, loadSuffix)
 	if !ok {
-		writeJSON(w, http.StatusNotFound, errorBody{Error: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
+		writeError(w, r, s.log, noRoute(r))
 		return
 	}
 	ans, err := s.load(name)
@@ -46,23 +38,20 @@ func (s *Server) loadEntry(w http.ResponseWriter, r *http.Request) {
 }
 
 // load opens the entry called name and serves it; see loadEntry.
-func (s *Server) load(name string) (loadAnswer, error) {
+func (s *Server) load(name string) (api.Loaded, error) {
 	e, err := s.resolveEntry(name)
 	if err != nil {
-		return loadAnswer{}, err
+		return api.Loaded{}, err
 	}
 	s.loading.Lock() // one load at a time: two loads of a name must not both add it
 	defer s.loading.Unlock()
 	start := time.Now()
-	m, err := loadModel(e, infer.Options{Device: s.cfg.Device, IntraOpThreads: s.cfg.IntraOpThreads}, s.log)
+	m, err := s.open(e)
 	if err != nil {
-		return loadAnswer{}, &apiError{status: http.StatusUnprocessableEntity, msg: fmt.Sprintf("entry %s cannot be served: %v", e.Manifest().Name, err)}
-	}
-	m.observe = func(role string, batch int, d time.Duration) {
-		s.metrics.observeInference(m.name(), role, batch, d)
+		return api.Loaded{}, errkind.New(errkind.Unprocessable, "entry %s cannot be served: %v", e.Manifest().Name, err)
 	}
 	s.mu.Lock()
-	old := s.exact(m.name())
+	old := s.exact(m.Name())
 	if old == nil {
 		s.models = append(s.models, m)
 	} else {
@@ -75,17 +64,17 @@ func (s *Server) load(name string) (loadAnswer, error) {
 			s.def = m
 		}
 	}
-	ans := loadAnswer{Loaded: m.name(), Replaced: old != nil, Model: s.summary(m)}
+	ans := api.Loaded{Loaded: m.Name(), Replaced: old != nil, Model: s.summary(m)}
 	s.mu.Unlock()
-	s.log.Info("model loaded", "model", m.name(), "replaced", old != nil, "duration", time.Since(start))
+	s.log.Info("model loaded", "model", m.Name(), "replaced", old != nil, "duration", time.Since(start))
 	if old != nil {
 		// No request can take old any more; close it when those that hold it are done.
 		s.retired.Add(1)
 		go func() {
 			defer s.retired.Done()
 			old.users.Wait()
-			if err := old.close(); err != nil {
-				s.log.Error("closing a replaced model", "model", old.name(), "err", err)
+			if err := old.Close(); err != nil {
+				s.log.Error("closing a replaced model", "model", old.Name(), "err", err)
 			}
 		}()
 	}
@@ -111,7 +100,7 @@ func (s *Server) acquire(name string, named bool) (*model, error) {
 }
 
 // summaryOf is summary under the lock that guards the default model.
-func (s *Server) summaryOf(m *model) modelSummary {
+func (s *Server) summaryOf(m *model) api.ModelSummary {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.summary(m)

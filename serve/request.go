@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/latentzoo/latentzoo/errkind"
 )
 
 // The request fields, named alike in JSON bodies, forms and (scalar fields) the query.
@@ -127,7 +129,7 @@ func (q *request) readBody(r *http.Request) error {
 		if r.ContentLength == 0 {
 			return nil
 		}
-		return &apiError{status: http.StatusUnsupportedMediaType, msg: "a request body needs a Content-Type: application/json, multipart/form-data or application/x-www-form-urlencoded"}
+		return errkind.New(errkind.Unsupported, "a request body needs a Content-Type: application/json, multipart/form-data or application/x-www-form-urlencoded")
 	}
 	mediaType, _, err := mime.ParseMediaType(ct)
 	if err != nil {
@@ -151,7 +153,7 @@ func (q *request) readBody(r *http.Request) error {
 		}
 		return nil
 	}
-	return &apiError{status: http.StatusUnsupportedMediaType, msg: fmt.Sprintf("unsupported Content-Type %q: send application/json, multipart/form-data or application/x-www-form-urlencoded", mediaType)}
+	return errkind.New(errkind.Unsupported, "unsupported Content-Type %q: send application/json, multipart/form-data or application/x-www-form-urlencoded", mediaType)
 }
 
 // formError passes a body over the limit through and reports anything else as a bad form.

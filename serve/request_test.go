@@ -11,6 +11,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/latentzoo/latentzoo/errkind"
 )
 
 // multipartBody builds a multipart form: fields as text parts, files as file parts, in the
@@ -128,13 +130,13 @@ func TestParseRequestErrors(t *testing.T) {
 			allowed = []string{fieldModel}
 		}
 		_, err := parseRequest(r, "/x", allowed...)
-		var ae *apiError
-		if !errors.As(err, &ae) {
-			t.Errorf("%s: err = %v, want an API error", tt.name, err)
+		status, ok := statusOf[errkind.Of(err)]
+		if !ok {
+			t.Errorf("%s: err = %v, want an error of a kind with a status", tt.name, err)
 			continue
 		}
-		if ae.status != tt.status || !strings.Contains(ae.msg, tt.err) {
-			t.Errorf("%s: %d %q, want %d and a message containing %q", tt.name, ae.status, ae.msg, tt.status, tt.err)
+		if msg := errkind.Message(err); status != tt.status || !strings.Contains(msg, tt.err) {
+			t.Errorf("%s: %d %q, want %d and a message containing %q", tt.name, status, msg, tt.status, tt.err)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 // Package serve is latentzoo's HTTP server: it opens the graphs of zoo entries in ONNX
 // Runtime once and answers reconstruct, interpolate, encode, decode and sample requests
-// with them, as the HTTP contract of DESIGN.md and the API description in API.md say.
+// with them (through package autoencoder), as the API description in API.md says; the
+// types of its answers are package api's.
 //
 // The server follows each entry's manifest alone (resolution, channels, latent size and
 // kind, which graph reconstructs and samples), so every family is served by the same code.
@@ -25,7 +26,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
-	"github.com/latentzoo/latentzoo/infer"
+	"github.com/latentzoo/latentzoo/api"
 	"github.com/latentzoo/latentzoo/web"
 	"github.com/latentzoo/latentzoo/zoo"
 )
@@ -130,17 +131,13 @@ func New(cfg Config, entries ...zoo.Entry) (_ *Server, err error) {
 			err = errors.Join(err, s.Close())
 		}
 	}()
-	opts := infer.Options{Device: cfg.Device, IntraOpThreads: cfg.IntraOpThreads}
 	for _, e := range entries {
-		m, err := loadModel(e, opts, s.log)
+		m, err := s.open(e)
 		if err != nil {
 			return nil, fmt.Errorf("serve: %w", err)
 		}
-		if s.exact(m.name()) != nil {
-			return nil, errors.Join(fmt.Errorf("serve: model %s given twice", m.name()), m.close())
-		}
-		m.observe = func(role string, batch int, d time.Duration) {
-			s.metrics.observeInference(m.name(), role, batch, d)
+		if s.exact(m.Name()) != nil {
+			return nil, errors.Join(fmt.Errorf("serve: model %s given twice", m.Name()), m.Close())
 		}
 		s.models = append(s.models, m)
 	}
@@ -175,7 +172,7 @@ func (s *Server) find(name string) *model {
 	}
 	var found []*model
 	for _, m := range s.models {
-		if got, err := zoo.ParseName(m.name()); err == nil && got.Family == want.Family && got.Dataset == want.Dataset {
+		if got, err := zoo.ParseName(m.name); err == nil && got.Family == want.Family && got.Dataset == want.Dataset {
 			found = append(found, m)
 		}
 	}
@@ -190,7 +187,7 @@ func (s *Server) find(name string) *model {
 func (s *Server) exact(name string) *model {
 	want := canonical(name)
 	for _, m := range s.models {
-		if canonical(m.name()) == want {
+		if canonical(m.name) == want {
 			return m
 		}
 	}
@@ -210,7 +207,7 @@ func (s *Server) modelNames() []string {
 	defer s.mu.RUnlock()
 	names := make([]string, len(s.models))
 	for i, m := range s.models {
-		names[i] = m.name()
+		names[i] = m.name
 	}
 	return names
 }
@@ -223,7 +220,7 @@ func (s *Server) Close() error {
 	s.retired.Wait()
 	var errs []error
 	for _, m := range s.models {
-		errs = append(errs, m.close())
+		errs = append(errs, m.Close())
 	}
 	s.models = nil
 	return errors.Join(errs...)
@@ -249,7 +246,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	s.log.Info("serving", "addr", ln.Addr().String(), "models", s.modelNames(), "default", s.def.name())
+	s.log.Info("serving", "addr", ln.Addr().String(), "models", s.modelNames(), "default", s.def.Name())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {
@@ -275,7 +272,7 @@ func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.instrument, s.recoverPanics, middleware.GetHead)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, errorBody{Error: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
+		writeError(w, r, s.log, noRoute(r))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
 		var allowed []string
@@ -285,7 +282,7 @@ func (s *Server) routes() http.Handler {
 			}
 		}
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
-		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: fmt.Sprintf("method %s not allowed on %s (allowed: %s)", req.Method, req.URL.Path, strings.Join(allowed, ", "))})
+		writeJSON(w, http.StatusMethodNotAllowed, api.ErrorBody{Error: fmt.Sprintf("method %s not allowed on %s (allowed: %s)", req.Method, req.URL.Path, strings.Join(allowed, ", "))})
 	})
 	s.storeRoutes(r)
 	r.Get("/healthz", s.healthz)

@@ -3,13 +3,14 @@ package serve
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"net/http"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/latentzoo/latentzoo/api"
+	"github.com/latentzoo/latentzoo/errkind"
 	"github.com/latentzoo/latentzoo/zoo"
 )
 
@@ -26,13 +27,6 @@ func (s *Server) storeRoutes(r chi.Router) {
 	r.Get(zoo.HTTPPrefix+"/entries/{family}/{dataset}/{tag}/files/*", s.zooFile)
 }
 
-// zooEntry describes an entry in the answer of GET /zoo/v1/entries.
-type zooEntry struct {
-	Name     string `json:"name"`
-	Source   string `json:"source"` // "local" or "builtin"
-	Manifest string `json:"manifest"`
-}
-
 func (s *Server) zooList(w http.ResponseWriter, r *http.Request) {
 	local, err := s.cfg.Store.List()
 	if err != nil {
@@ -44,7 +38,7 @@ func (s *Server) zooList(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	list := []zooEntry{}
+	list := api.ZooEntries{Entries: []api.ZooEntry{}}
 	for _, group := range []struct {
 		source  string
 		entries []zoo.Entry
@@ -55,10 +49,10 @@ func (s *Server) zooList(w http.ResponseWriter, r *http.Request) {
 				writeError(w, r, s.log, err)
 				return
 			}
-			list = append(list, zooEntry{Name: n.String(), Source: group.source, Manifest: zoo.ManifestURLPath(n)})
+			list.Entries = append(list.Entries, api.ZooEntry{Name: n.String(), Source: group.source, Manifest: zoo.ManifestURLPath(n)})
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": list})
+	writeJSON(w, http.StatusOK, list)
 }
 
 // zooEntryOf resolves the entry the route's family, dataset and tag name, as the local
@@ -82,9 +76,9 @@ func (s *Server) resolveEntry(name string) (zoo.Entry, error) {
 	e, err := s.cfg.Store.Resolve(n)
 	switch {
 	case errors.Is(err, zoo.ErrNotFound):
-		return nil, &apiError{status: http.StatusNotFound, msg: fmt.Sprintf("no entry %s in the store or among the built-in entries", n)}
+		return nil, errkind.New(errkind.NotFound, "no entry %s in the store or among the built-in entries", n)
 	case err != nil:
-		return nil, &apiError{status: http.StatusUnprocessableEntity, msg: fmt.Sprintf("entry %s: %v", n, err)}
+		return nil, errkind.New(errkind.Unprocessable, "entry %s: %v", n, err)
 	}
 	return e, nil
 }
@@ -115,7 +109,7 @@ func (s *Server) zooFile(w http.ResponseWriter, r *http.Request) {
 	path := chi.URLParam(r, "*")
 	f, listed, err := zoo.OpenFile(e, path)
 	if errors.Is(err, fs.ErrNotExist) {
-		writeJSON(w, http.StatusNotFound, errorBody{Error: fmt.Sprintf("entry %s lists no file %q", e.Manifest().Name, path)})
+		writeError(w, r, s.log, errkind.New(errkind.NotFound, "entry %s lists no file %q", e.Manifest().Name, path))
 		return
 	}
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/latentzoo/latentzoo/api"
 	"github.com/latentzoo/latentzoo/zoo"
 )
 
@@ -216,10 +217,10 @@ func TestPullFromServer(t *testing.T) {
 }
 
 // loadJSON posts a load of name and decodes the answer.
-func loadJSON(t *testing.T, srv *Server, name string) (int, loadAnswer, string) {
+func loadJSON(t *testing.T, srv *Server, name string) (int, api.Loaded, string) {
 	t.Helper()
 	w := do(srv, "POST", "/models/"+name+"/load", nil)
-	var ans loadAnswer
+	var ans api.Loaded
 	if w.Code == http.StatusOK {
 		if err := json.Unmarshal(w.Body.Bytes(), &ans); err != nil {
 			t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/latentzoo/latentzoo/dataset"
+	"github.com/latentzoo/latentzoo/pixels"
 	"github.com/latentzoo/latentzoo/serve"
 	"github.com/latentzoo/latentzoo/zoo"
 )
@@ -79,7 +80,7 @@ func testImage(t *testing.T, dir string, i int) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := dataset.ToImage(set.Image(i), 1, 28, 28)
+	img, err := pixels.ToImage(set.Image(i), 1, 28, 28)
 	if err != nil {
 		t.Fatal(err)
 	}

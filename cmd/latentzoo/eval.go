@@ -7,7 +7,6 @@ import (
 
 	"github.com/latentzoo/latentzoo/dataset"
 	"github.com/latentzoo/latentzoo/evaluate"
-	"github.com/latentzoo/latentzoo/serve"
 	"github.com/latentzoo/latentzoo/zoo"
 )
 
@@ -46,7 +45,7 @@ func runEval(args []string) error {
 	if *record && role != man.Reconstruct {
 		return fmt.Errorf("only the manifest's reconstruct graph (%s) is recorded (use -record=false)", man.Reconstruct)
 	}
-	m, err := evaluate.Reconstruction(graphReconstructor{model, role}, set, 256, os.Stderr)
+	m, err := evaluate.Reconstruction(model.Reconstructor(role), set, 256, os.Stderr)
 	if err != nil {
 		return fmt.Errorf("evaluate %s through %s: %w", man.Name, role, err)
 	}
@@ -82,15 +81,4 @@ func runEval(args []string) error {
 	}
 	fmt.Printf("recorded in %s\n", man.Name)
 	return nil
-}
-
-// graphReconstructor reconstructs through the model's decoder graph called role.
-type graphReconstructor struct {
-	model *serve.Model
-	role  string
-}
-
-// Reconstruct encodes n CHW images and decodes their latents with the graph.
-func (g graphReconstructor) Reconstruct(images []float32, n int) ([]float32, error) {
-	return g.model.ReconstructWith(g.role, images, n)
 }

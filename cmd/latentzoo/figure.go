@@ -7,10 +7,10 @@ import (
 	"os"
 	"slices"
 
+	"github.com/latentzoo/latentzoo/autoencoder"
 	"github.com/latentzoo/latentzoo/dataset"
 	"github.com/latentzoo/latentzoo/figure"
-	"github.com/latentzoo/latentzoo/infer"
-	"github.com/latentzoo/latentzoo/serve"
+	"github.com/latentzoo/latentzoo/pixels"
 )
 
 func init() {
@@ -60,7 +60,7 @@ func runFigure(args []string) error {
 		if man.Resolution != set.H || man.Channels != set.C {
 			return fmt.Errorf("%s is %d×%d×%d, the first entry's images are %d×%d×%d", man.Name, man.Channels, man.Resolution, man.Resolution, set.C, set.H, set.W)
 		}
-		model, err := serve.OpenModel(entry, infer.Options{})
+		model, err := autoencoder.Open(entry, autoencoder.Options{})
 		if err != nil {
 			return err
 		}
@@ -100,7 +100,7 @@ func graphRoles(graphs map[string]string) []string {
 
 // entryRows are one entry's rows: reconstructions of inputs through each decoder graph,
 // samples, and the interpolation between the first two inputs.
-func entryRows(m *serve.Model, name string, roles []string, inputs []float32, n int, seed int64, set *dataset.Set) ([]figure.Row, error) {
+func entryRows(m *autoencoder.Model, name string, roles []string, inputs []float32, n int, seed int64, set *dataset.Set) ([]figure.Row, error) {
 	var rows []figure.Row
 	add := func(label string, pix []float32, err error) error {
 		if err != nil {
@@ -115,17 +115,17 @@ func entryRows(m *serve.Model, name string, roles []string, inputs []float32, n 
 		if len(roles) > 1 {
 			label += " (" + role + ")"
 		}
-		rec, err := m.ReconstructWith(role, inputs, n)
+		rec, _, err := m.Reconstruct(role, inputs, n)
 		if err := add(label, rec, err); err != nil {
 			return nil, err
 		}
 	}
-	samples, err := m.Sample(n, seed)
+	samples, _, err := m.Sample("", n, seed)
 	if err := add(name+" samples", samples, err); err != nil {
 		return nil, err
 	}
 	size := set.ImageSize()
-	interp, err := m.Interpolate(inputs[:size], inputs[size:2*size], n)
+	interp, err := interpolateImages(m, inputs[:size], inputs[size:2*size], n)
 	if err := add(name+" interp", interp, err); err != nil {
 		return nil, err
 	}
@@ -140,11 +140,23 @@ func imageRow(label string, pix []float32, n, c, h, w int) (figure.Row, error) {
 		return row, fmt.Errorf("%s: %d values for %d images", label, len(pix), n)
 	}
 	for i := range n {
-		im, err := dataset.ToImage(pix[i*size:(i+1)*size], c, h, w)
+		im, err := pixels.ToImage(pix[i*size:(i+1)*size], c, h, w)
 		if err != nil {
 			return row, err
 		}
 		row.Images = append(row.Images, im)
 	}
 	return row, nil
+}
+
+// interpolateImages encodes images a and b (CHW each) and decodes steps latents from one
+// to the other, both ends included, along the model's default path, as POST /interpolate
+// does.
+func interpolateImages(m *autoencoder.Model, a, b []float32, steps int) ([]float32, error) {
+	zs, err := m.Encode(slices.Concat(a, b), 2)
+	if err != nil {
+		return nil, err
+	}
+	out, _, err := m.Interpolate("", zs[0], zs[1], steps, m.DefaultPath())
+	return out, err
 }

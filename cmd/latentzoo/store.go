@@ -4,9 +4,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/latentzoo/latentzoo/autoencoder"
 	"github.com/latentzoo/latentzoo/dataset"
-	"github.com/latentzoo/latentzoo/infer"
-	"github.com/latentzoo/latentzoo/serve"
 	"github.com/latentzoo/latentzoo/zoo"
 )
 
@@ -72,7 +71,7 @@ type entryWork struct {
 	entry zoo.Entry
 	write func(*zoo.Manifest, map[string][]byte) error
 	set   *dataset.Set
-	model *serve.Model
+	model *autoencoder.Model
 }
 
 // openEntryWork opens the entry given as a folder or a local store name, loads split of its
@@ -91,7 +90,7 @@ func openEntryWork(arg, split string, limit int) (*entryWork, error) {
 	if limit > 0 && limit < set.N {
 		set = set.Subset(limit)
 	}
-	model, err := serve.OpenModel(entry, infer.Options{})
+	model, err := autoencoder.Open(entry, autoencoder.Options{})
 	if err != nil {
 		return nil, err
 	}

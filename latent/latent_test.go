@@ -1,4 +1,4 @@
-package serve
+package latent
 
 import (
 	"math"
@@ -6,16 +6,16 @@ import (
 	"slices"
 	"strings"
 	"testing"
-)
 
-func norm(z []float32) float64 { return math.Sqrt(dot(z, z)) }
+	"github.com/latentzoo/latentzoo/errkind"
+)
 
 func randomUnit(rng *rand.Rand, size int) []float32 {
 	z := make([]float32, size)
 	for i := range z {
 		z[i] = float32(rng.NormFloat64())
 	}
-	unit(z)
+	Unit(z)
 	return z
 }
 
@@ -24,16 +24,16 @@ func TestSlerpStaysOnSphere(t *testing.T) {
 	for trial := range 20 {
 		a, b := randomUnit(rng, 32), randomUnit(rng, 32)
 		for i := 0; i <= 10; i++ {
-			z := slerp(a, b, float64(i)/10)
-			if n := norm(z); math.Abs(n-1) > 1e-5 {
-				t.Fatalf("trial %d: slerp(a, b, %g) has norm %g, want 1", trial, float64(i)/10, n)
+			z := Slerp(a, b, float64(i)/10)
+			if n := Norm(z); math.Abs(n-1) > 1e-5 {
+				t.Fatalf("trial %d: Slerp(a, b, %g) has norm %g, want 1", trial, float64(i)/10, n)
 			}
 		}
 		// Equal steps along the arc: the angle from a grows linearly with t.
-		total := angle(a, b)
+		total := Angle(a, b)
 		for _, tt := range []float64{0.25, 0.5, 0.75} {
-			if got := angle(a, slerp(a, b, tt)); math.Abs(got-tt*total) > 1e-4 {
-				t.Errorf("trial %d: angle(a, slerp(a, b, %g)) = %g, want %g", trial, tt, got, tt*total)
+			if got := Angle(a, Slerp(a, b, tt)); math.Abs(got-tt*total) > 1e-4 {
+				t.Errorf("trial %d: Angle(a, Slerp(a, b, %g)) = %g, want %g", trial, tt, got, tt*total)
 			}
 		}
 	}
@@ -41,8 +41,8 @@ func TestSlerpStaysOnSphere(t *testing.T) {
 
 func TestSlerpNearlyParallelIsLinear(t *testing.T) {
 	a := []float32{1, 0, 0}
-	if got, want := slerp(a, a, 0.3), lerp(a, a, 0.3); !slices.Equal(got, want) {
-		t.Errorf("slerp(a, a) = %v, want %v", got, want)
+	if got, want := Slerp(a, a, 0.3), Lerp(a, a, 0.3); !slices.Equal(got, want) {
+		t.Errorf("Slerp(a, a) = %v, want %v", got, want)
 	}
 }
 
@@ -53,13 +53,13 @@ func TestInterpolate(t *testing.T) {
 		steps int
 		mid   []float32 // the latent in the middle, for odd steps
 	}{
-		{pathLinear, 2, nil},
-		{pathLinear, 3, []float32{0.5, 0.5}},
-		{pathSlerp, 3, []float32{float32(math.Sqrt(0.5)), float32(math.Sqrt(0.5))}},
-		{pathSlerp, 64, nil},
+		{PathLinear, 2, nil},
+		{PathLinear, 3, []float32{0.5, 0.5}},
+		{PathSlerp, 3, []float32{float32(math.Sqrt(0.5)), float32(math.Sqrt(0.5))}},
+		{PathSlerp, 64, nil},
 	}
 	for _, tt := range tests {
-		zs, err := interpolate(za, zb, tt.steps, tt.path)
+		zs, err := Interpolate(za, zb, tt.steps, tt.path)
 		if err != nil {
 			t.Fatalf("%s %d: %v", tt.path, tt.steps, err)
 		}
@@ -79,7 +79,7 @@ func TestInterpolate(t *testing.T) {
 			}
 		}
 	}
-	zs, err := interpolate(za, zb, 3, pathLinear)
+	zs, err := Interpolate(za, zb, 3, PathLinear)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,29 +91,29 @@ func TestInterpolate(t *testing.T) {
 
 func TestInterpolateOppositeEnds(t *testing.T) {
 	za, zb := []float32{1, 0}, []float32{-1, 0}
-	if _, err := interpolate(za, zb, 5, pathSlerp); err == nil || !strings.Contains(err.Error(), "opposite") {
+	if _, err := Interpolate(za, zb, 5, PathSlerp); errkind.Of(err) != errkind.Invalid || !strings.Contains(err.Error(), "opposite") {
 		t.Errorf("slerp between opposite latents: err = %v, want one saying they are opposite", err)
 	}
-	if _, err := interpolate(za, zb, 5, pathLinear); err != nil {
+	if _, err := Interpolate(za, zb, 5, PathLinear); err != nil {
 		t.Errorf("linear between opposite latents: %v", err)
 	}
 }
 
 func TestNormalize(t *testing.T) {
 	z := []float32{3, 4}
-	if err := normalize("z", z); err != nil || !slices.Equal(z, []float32{0.6, 0.8}) {
-		t.Errorf("normalize([3 4]) = %v, %v; want [0.6 0.8]", z, err)
+	if err := Normalize("z", z); err != nil || !slices.Equal(z, []float32{0.6, 0.8}) {
+		t.Errorf("Normalize([3 4]) = %v, %v; want [0.6 0.8]", z, err)
 	}
-	if err := normalize("z", []float32{0, 0}); err == nil {
-		t.Error("normalize(0) succeeded, want an error")
+	if err := Normalize("z", []float32{0, 0}); errkind.Of(err) != errkind.Invalid {
+		t.Errorf("Normalize(0): %v, want an invalid-input error", err)
 	}
 }
 
 func TestSampleLatents(t *testing.T) {
 	const n, size = 64, 32
 	for _, sphere := range []bool{false, true} {
-		a, b := sampleLatents(7, n, size, sphere), sampleLatents(7, n, size, sphere)
-		other := sampleLatents(8, n, size, sphere)
+		a, b := Sample(7, n, size, sphere), Sample(7, n, size, sphere)
+		other := Sample(8, n, size, sphere)
 		for i := range a {
 			if !slices.Equal(a[i], b[i]) {
 				t.Fatalf("sphere=%v: seed 7 gave different latent %d on a second draw", sphere, i)
@@ -124,8 +124,8 @@ func TestSampleLatents(t *testing.T) {
 		}
 		if sphere {
 			for i, z := range a {
-				if d := math.Abs(norm(z) - 1); d > 1e-6 {
-					t.Fatalf("sphere latent %d has norm %g", i, norm(z))
+				if d := math.Abs(Norm(z) - 1); d > 1e-6 {
+					t.Fatalf("sphere latent %d has norm %g", i, Norm(z))
 				}
 			}
 			continue
@@ -143,5 +143,17 @@ func TestSampleLatents(t *testing.T) {
 		if math.Abs(mean) > 0.1 || math.Abs(variance-1) > 0.15 {
 			t.Errorf("Gaussian draws have mean %g and variance %g, want about 0 and 1", mean, variance)
 		}
+	}
+}
+
+func TestNorm(t *testing.T) {
+	if got := Norm([]float32{3, 4}); got != 5 {
+		t.Errorf("Norm([3 4] float32) = %g, want 5", got)
+	}
+	if got := Norm([]float64{-1, 0, 0}); got != 1 {
+		t.Errorf("Norm([-1 0 0] float64) = %g, want 1", got)
+	}
+	if got := Norm([]float64{}); got != 0 {
+		t.Errorf("Norm(empty) = %g, want 0", got)
 	}
 }

@@ -1,4 +1,4 @@
-package dataset
+package pixels
 
 import (
 	"bytes"
@@ -42,7 +42,7 @@ func TestConvertUniform(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dst := make([]float32, tt.ch*tt.res*tt.res)
-			if err := Convert(tt.img, tt.res, tt.ch, dst); err != nil {
+			if err := FromImage(tt.img, tt.res, tt.ch, dst); err != nil {
 				t.Fatal(err)
 			}
 			for c := range tt.ch {
@@ -77,7 +77,7 @@ func TestConvertSubImage(t *testing.T) {
 	r := image.Rect(3, 5, 23, 25)
 	for _, img := range []image.Image{grey.SubImage(r), rgb.SubImage(r)} {
 		dst := make([]float32, 3*20*20)
-		if err := Convert(img, 20, 3, dst); err != nil {
+		if err := FromImage(img, 20, 3, dst); err != nil {
 			t.Fatal(err)
 		}
 		for c := range 3 {
@@ -98,7 +98,7 @@ func TestConvertGenericModel(t *testing.T) {
 	m := image.NewGray16(image.Rect(0, 0, 3, 3))
 	m.SetGray16(1, 2, color.Gray16{0xffff})
 	dst := make([]float32, 9)
-	if err := Convert(m, 3, 1, dst); err != nil {
+	if err := FromImage(m, 3, 1, dst); err != nil {
 		t.Fatal(err)
 	}
 	for i, v := range dst {
@@ -125,9 +125,9 @@ func TestConvertErrors(t *testing.T) {
 		{image.NewGray(image.Rect(0, 0, 0, 5)), 4, 1, 16, "empty"},
 	}
 	for _, tt := range tests {
-		err := Convert(tt.img, tt.res, tt.ch, make([]float32, tt.dst))
+		err := FromImage(tt.img, tt.res, tt.ch, make([]float32, tt.dst))
 		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-			t.Errorf("Convert(%v, %d, %d) error %v, want one containing %q", tt.img.Bounds(), tt.res, tt.ch, err, tt.wantErr)
+			t.Errorf("FromImage(%v, %d, %d) error %v, want one containing %q", tt.img.Bounds(), tt.res, tt.ch, err, tt.wantErr)
 		}
 	}
 }
@@ -149,7 +149,7 @@ func TestToImage(t *testing.T) {
 		t.Errorf("rgb (1,1) = %v, want %v", got, want)
 	}
 	back := make([]float32, 12)
-	if err := Convert(rgb, 2, 3, back); err != nil {
+	if err := FromImage(rgb, 2, 3, back); err != nil {
 		t.Fatal(err)
 	}
 	if back[6] != 0.2 || back[3] != 1 || back[4] != 0 {
@@ -158,6 +158,50 @@ func TestToImage(t *testing.T) {
 	for _, bad := range [][3]int{{2, 2, 3}, {3, 2, 3}, {1, 0, 12}} {
 		if _, err := ToImage(pix, bad[0], bad[1], bad[2]); err == nil {
 			t.Errorf("ToImage(%d values, %d, %d, %d) gave no error", len(pix), bad[0], bad[1], bad[2])
+		}
+	}
+}
+
+func TestGrid(t *testing.T) {
+	const res = 2
+	// Five grey examples, example k filled with k/4, in a grid of 3 columns.
+	data := make([]float32, 5*res*res)
+	for k := range 5 {
+		for i := range res * res {
+			data[k*res*res+i] = float32(k) / 4
+		}
+	}
+	img := Grid(data, 5, 1, res, res, 3).(*image.Gray)
+	if got := img.Bounds().Size(); got != image.Pt(3*res, 2*res) {
+		t.Fatalf("grid is %v, want %v", got, image.Pt(3*res, 2*res))
+	}
+	for k := range 6 {
+		want := uint8(0) // the sixth cell is empty
+		if k < 5 {
+			want = Byte(float32(k) / 4)
+		}
+		x, y := (k%3)*res+1, (k/3)*res+1
+		if got := img.GrayAt(x, y).Y; got != want {
+			t.Errorf("cell %d: grey %d, want %d", k, got, want)
+		}
+	}
+	rgb := Grid([]float32{1, 0, 0.5}, 1, 3, 1, 1, 1).(*image.NRGBA)
+	if got, want := rgb.NRGBAAt(0, 0), (color.NRGBA{255, 0, 128, 255}); got != want {
+		t.Errorf("RGB pixel %v, want %v", got, want)
+	}
+}
+
+func TestByte(t *testing.T) {
+	tests := []struct {
+		in   float32
+		want uint8
+	}{
+		{-1, 0}, {0, 0}, {0.5, 128}, {1, 255}, {2, 255},
+		{float32(math.NaN()), 0}, {float32(math.Inf(1)), 255}, {float32(math.Inf(-1)), 0},
+	}
+	for _, tt := range tests {
+		if got := Byte(tt.in); got != tt.want {
+			t.Errorf("Byte(%g) = %d, want %d", tt.in, got, tt.want)
 		}
 	}
 }

@@ -1,16 +1,18 @@
-package dataset
+// Package pixels converts between images and the float32 tensors the models read and
+// write: any image to a channels×res×res tensor in [0,1], the same way for training data and
+// for a server's uploads, and tensors back to images, one or a grid of them.
+package pixels
 
 import (
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
 	"math"
 
 	"github.com/disintegration/imaging"
 )
 
-// Convert writes img into dst as a channels×res×res float32 image in [0,1] (channel-major,
+// FromImage writes img into dst as a channels×res×res float32 image in [0,1] (channel-major,
 // then row-major); dst must hold channels·res·res values.
 //
 // An image already res×res is copied as it is. A 28×28 image asked for at 32 (the MNIST
@@ -19,7 +21,7 @@ import (
 // center-cropped (imaging.Fill, Lanczos filter). Colour becomes grey by ITU-R 601 luma
 // (0.299 R + 0.587 G + 0.114 B, as image/color does), grey becomes colour by repeating it in
 // each channel, and transparent pixels are laid over black.
-func Convert(img image.Image, res, channels int, dst []float32) error {
+func FromImage(img image.Image, res, channels int, dst []float32) error {
 	if channels != 1 && channels != 3 {
 		return fmt.Errorf("convert: %d channels (want 1 or 3)", channels)
 	}
@@ -96,24 +98,47 @@ func ToImage(pix []float32, channels, h, w int) (image.Image, error) {
 	if h <= 0 || w <= 0 || len(pix) != channels*h*w {
 		return nil, fmt.Errorf("to image: %d values for %d×%d×%d", len(pix), channels, h, w)
 	}
-	r := image.Rect(0, 0, w, h)
-	if channels == 1 {
-		g := image.NewGray(r)
-		for i, v := range pix {
-			g.Pix[i] = byte8(v)
-		}
-		return g, nil
-	}
-	m := image.NewNRGBA(r)
-	plane := h * w
-	for i := range plane {
-		m.SetNRGBA(i%w, i/w, color.NRGBA{byte8(pix[i]), byte8(pix[plane+i]), byte8(pix[2*plane+i]), 255})
-	}
-	return m, nil
+	return Grid(pix, 1, channels, h, w, 1), nil
 }
 
-// byte8 maps [0,1] to 0..255, rounding; it clamps values outside and maps NaN to 0.
-func byte8(v float32) uint8 {
+// Grid lays out n CHW images of size channels×h×w from data in a grid of cols columns, row
+// by row; cells past n stay black. One channel gives an *image.Gray, three an *image.NRGBA.
+// data must hold n such images.
+func Grid(data []float32, n, channels, h, w, cols int) image.Image {
+	rows := (n + cols - 1) / cols
+	rect := image.Rect(0, 0, cols*w, rows*h)
+	var grey *image.Gray
+	var rgb *image.NRGBA
+	if channels == 1 {
+		grey = image.NewGray(rect)
+	} else {
+		rgb = image.NewNRGBA(rect)
+	}
+	plane := h * w
+	for k := range n {
+		ex := data[k*channels*plane : (k+1)*channels*plane]
+		ox, oy := (k%cols)*w, (k/cols)*h
+		for y := range h {
+			for x := range w {
+				i := y*w + x
+				if grey != nil {
+					grey.Pix[(oy+y)*grey.Stride+ox+x] = Byte(ex[i])
+					continue
+				}
+				p := rgb.Pix[(oy+y)*rgb.Stride+4*(ox+x):]
+				p[0], p[1], p[2], p[3] = Byte(ex[i]), Byte(ex[plane+i]), Byte(ex[2*plane+i]), 255
+			}
+		}
+	}
+	if grey != nil {
+		return grey
+	}
+	return rgb
+}
+
+// Byte maps a value in [0,1] to 0..255, rounding; it clamps values outside and maps NaN
+// to 0.
+func Byte(v float32) uint8 {
 	switch {
 	case !(v > 0):
 		return 0
