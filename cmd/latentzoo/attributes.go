@@ -41,7 +41,7 @@ func runAttributes(args []string) error {
 		return err
 	}
 	defer w.model.Close()
-	entry, write, set, model, man := w.entry, w.write, w.set, w.model, w.entry.Manifest()
+	set, model, man := w.set, w.model, w.entry.Manifest()
 	fmt.Fprintf(os.Stderr, "attributes: encoding %d %s images of %s\n", set.N, *split, man.Dataset)
 	dirs, err := attributes.Compute(model, set, attributes.Options{Fraction: *fraction, MinImages: *minImages})
 	if err != nil {
@@ -55,18 +55,10 @@ func runAttributes(args []string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	files := map[string][]byte{}
-	for _, f := range man.Files {
-		if files[f.Path], err = entry.ReadFile(f.Path); err != nil {
-			return err
-		}
-	}
-	updated := *man
-	if err := attributes.Attach(&updated, files, dirs); err != nil {
-		return fmt.Errorf("attributes of %s: %w", man.Name, err)
-	}
-	files["README.md"] = zoo.ModelCard(&updated)
-	if err := write(&updated, files); err != nil {
+	err = w.rewrite(func(m *zoo.Manifest, files map[string][]byte) error {
+		return attributes.Attach(m, files, dirs)
+	})
+	if err != nil {
 		return fmt.Errorf("store the attributes of %s: %w", man.Name, err)
 	}
 	fmt.Printf("stored %d attribute directions in %s\n", len(dirs), man.Name)

@@ -37,7 +37,7 @@ func runEval(args []string) error {
 		return err
 	}
 	defer w.model.Close()
-	entry, write, set, model, man := w.entry, w.write, w.set, w.model, w.entry.Manifest()
+	set, model, man := w.set, w.model, w.entry.Manifest()
 	role := man.Reconstruct
 	if *decoder != "" {
 		role = *decoder
@@ -63,20 +63,15 @@ func runEval(args []string) error {
 	if *limit > 0 || *split != dataset.Test {
 		return fmt.Errorf("only a full test-split evaluation is recorded (use -record=false)")
 	}
-	files := map[string][]byte{}
-	for _, f := range man.Files {
-		if files[f.Path], err = entry.ReadFile(f.Path); err != nil {
-			return err
+	err = w.rewrite(func(updated *zoo.Manifest, _ map[string][]byte) error {
+		updated.Metrics = map[string]float64{"test_images": float64(m.Images)}
+		for k, v := range m.Map("test_") {
+			updated.Metrics[k] = v
 		}
-	}
-	updated := *man
-	updated.Metrics = map[string]float64{"test_images": float64(m.Images)}
-	for k, v := range m.Map("test_") {
-		updated.Metrics[k] = v
-	}
-	updated.Metrics["test_latent_spread"] = spread
-	files["README.md"] = zoo.ModelCard(&updated)
-	if err := write(&updated, files); err != nil {
+		updated.Metrics["test_latent_spread"] = spread
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("record metrics in %s: %w", man.Name, err)
 	}
 	fmt.Printf("recorded in %s\n", man.Name)

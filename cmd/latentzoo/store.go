@@ -96,3 +96,24 @@ func openEntryWork(arg, split string, limit int) (*entryWork, error) {
 	}
 	return &entryWork{entry: entry, write: write, set: set, model: model}, nil
 }
+
+// rewrite rewrites the entry with its manifest and files changed by update: it reads every
+// file the manifest lists, lets update change a copy of the manifest and the files, writes
+// the model card anew from the changed manifest, and writes the entry back in place.
+func (w *entryWork) rewrite(update func(*zoo.Manifest, map[string][]byte) error) error {
+	man := w.entry.Manifest()
+	files := map[string][]byte{}
+	for _, f := range man.Files {
+		b, err := w.entry.ReadFile(f.Path)
+		if err != nil {
+			return err
+		}
+		files[f.Path] = b
+	}
+	updated := *man
+	if err := update(&updated, files); err != nil {
+		return err
+	}
+	files["README.md"] = zoo.ModelCard(&updated)
+	return w.write(&updated, files)
+}
