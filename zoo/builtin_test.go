@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/latentzoo/latentzoo/errkind"
 )
 
 // TestEmbeddedBuiltin opens every entry built into the binary and reads every file it lists,
@@ -61,8 +63,8 @@ func TestLoadTree(t *testing.T) {
 		t.Errorf("decoder = %q, %v", b, err)
 	}
 	editFile(t, filepath.Join(root, "vae", "fashion-mnist", "v1"), "decoder.onnx", []byte("decoder graph vae/fashion-mnist:v9"))
-	if _, err := es[1].ReadFile("decoder.onnx"); !errors.Is(err, ErrIntegrity) {
-		t.Errorf("tampered decoder: error %v, want ErrIntegrity", err)
+	if _, err := es[1].ReadFile("decoder.onnx"); !errors.Is(err, ErrIntegrity) || errkind.Of(err) != errkind.Unprocessable {
+		t.Errorf("tampered decoder: error %v, want ErrIntegrity, of kind unprocessable", err)
 	}
 
 	// An entry in a folder that does not match its name is refused.
@@ -113,8 +115,8 @@ func TestResolve(t *testing.T) {
 		}
 		e, err := resolve(s, builtin, n)
 		if tt.name == "" {
-			if !errors.Is(err, ErrNotFound) {
-				t.Errorf("resolve(%s) = %v, %v; want ErrNotFound", tt.in, e, err)
+			if !errors.Is(err, ErrNotFound) || errkind.Of(err) != errkind.NotFound {
+				t.Errorf("resolve(%s) = %v, %v; want ErrNotFound, of kind not found", tt.in, e, err)
 			}
 			continue
 		}

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/latentzoo/latentzoo/errkind"
 )
 
 // Entry is a zoo entry: its manifest and the files it lists. Entries on disk and entries
@@ -24,8 +26,9 @@ type Entry interface {
 	ReadFile(path string) ([]byte, error)
 }
 
-// ErrIntegrity is wrapped by the errors of files that do not match their manifest.
-var ErrIntegrity = errors.New("file does not match the manifest")
+// ErrIntegrity is wrapped by the errors of files that do not match their manifest (a
+// tampered or truncated download); its kind is errkind.Unprocessable.
+var ErrIntegrity = errkind.New(errkind.Unprocessable, "file does not match the manifest")
 
 // maxManifestBytes bounds a manifest.json.
 const maxManifestBytes = 1 << 20

@@ -8,10 +8,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/latentzoo/latentzoo/errkind"
 )
 
-// ErrNotFound is wrapped by the errors for names that no entry has.
-var ErrNotFound = errors.New("no such entry")
+// ErrNotFound is wrapped by the errors for names that no entry has; its kind is
+// errkind.NotFound.
+var ErrNotFound = errkind.New(errkind.NotFound, "no such entry")
 
 // Store is the local store of entries, a folder laid out as
 //
