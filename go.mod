@@ -14,6 +14,8 @@ require (
 	github.com/opencontainers/image-spec v1.1.1
 	github.com/owulveryck/onnx-go v0.5.0
 	github.com/yalue/onnxruntime_go v1.30.0
+	golang.org/x/image v0.26.0
+	gonum.org/v1/gonum v0.16.0
 	google.golang.org/protobuf v1.36.11
 	gorgonia.org/tensor v0.9.3
 	oras.land/oras-go/v2 v2.6.0
@@ -36,10 +38,8 @@ require (
 	github.com/pkg/errors v0.9.1 // indirect
 	github.com/xtgo/set v1.0.0 // indirect
 	golang.org/x/exp v0.0.0-20260410095643-746e56fc9e2f // indirect
-	golang.org/x/image v0.26.0 // indirect
 	golang.org/x/sync v0.20.0 // indirect
 	golang.org/x/sys v0.43.0 // indirect
-	gonum.org/v1/gonum v0.16.0 // indirect
 	gorgonia.org/cu v0.9.0-beta // indirect
 	gorgonia.org/dawson v1.1.0 // indirect
 	gorgonia.org/gorgonia v0.9.4 // indirect
