@@ -2,7 +2,8 @@
 # deps.sh installs what latentzoo needs beside its Go modules, and only what is missing:
 #
 #   Debian packages  dataset-fashion-mnist (training and tests), python3-onnx (the tests'
-#                    independent ONNX checker), docker-registry (the OCI registry that the
+#                    independent ONNX checker), python3-scipy (the yardstick's check of the
+#                    Fréchet distance against scipy), docker-registry (the OCI registry that the
 #                    zoo's pull and push tests start), chromium (the demo page's browser
 #                    test runs it headless), npm (to fetch the two packages below)
 #   .deps/onnxruntime/  libonnxruntime.so and libonnxruntime_providers_shared.so, the CPU
@@ -14,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(dataset-fashion-mnist python3-onnx docker-registry chromium)
+apt_packages=(dataset-fashion-mnist python3-onnx python3-scipy docker-registry chromium)
 
 ort_package=com.github.asus4.onnxruntime@0.4.9
 ort_sha256=e59788788818fdde1b2e522e766a21ba0f7d8391de55737abf81e32cc801785d
