@@ -96,7 +96,7 @@ type Options struct {
 	// Line formats a plain line; "" prints none. Without it, plain output is silent.
 	Line func(State) string
 	// Every is the least time between plain lines at Advance events; Begin and End
-	// lines are always printed.
+	// lines are always printed, except an End line that repeats the last line.
 	Every time.Duration
 }
 
@@ -110,6 +110,7 @@ type Bar struct {
 	start    time.Time
 	last     time.Time // of the last plain line
 	printed  bool      // a plain line has been printed
+	lastLine string
 	finished bool
 	closed   bool
 }
@@ -133,7 +134,6 @@ func New(w io.Writer, total int64, opts Options) *Bar {
 			progressbar.OptionThrottle(throttle),
 			progressbar.OptionShowBytes(opts.Bytes),
 			progressbar.OptionShowCount(),
-			progressbar.OptionSetRenderBlankState(true),
 			progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
 		}
 		if !opts.Bytes {
@@ -147,6 +147,7 @@ func New(w io.Writer, total int64, opts Options) *Bar {
 		if opts.Start > 0 {
 			b.bar.Set64(min(opts.Start, total))
 		}
+		b.bar.RenderBlank() // shows the bar at once, where it starts
 		return b
 	}
 	b.mu.Lock()
@@ -162,11 +163,11 @@ func (b *Bar) plain(e Event) {
 	}
 	now := time.Now()
 	line := b.opts.Line(State{Event: e, N: b.n, Start: b.opts.Start, Total: b.total, Elapsed: now.Sub(b.start)})
-	if line == "" {
+	if line == "" || e == End && line == b.lastLine { // a task that ends as its last line said prints it once
 		return
 	}
 	fmt.Fprintln(b.w, line)
-	b.last, b.printed = now, true
+	b.last, b.printed, b.lastLine = now, true, line
 }
 
 // Set moves the task to count n.

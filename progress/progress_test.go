@@ -34,6 +34,7 @@ func TestPlainLines(t *testing.T) {
 		{"resumed", Options{Line: countLine, Start: 2}, nil, false, "0 2/3\n2 3/3\n"},
 		{"closed", Options{Line: countLine}, []int64{1}, true, "0 0/3\n1 1/3\n"},
 		{"no line", Options{}, []int64{1}, false, ""},
+		{"end as the last line", Options{Line: func(s State) string { return fmt.Sprint(s.N) }}, []int64{3}, false, "0\n3\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer

@@ -4,9 +4,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/latentzoo/latentzoo/dataset"
 	"github.com/latentzoo/latentzoo/evaluate"
+	"github.com/latentzoo/latentzoo/progress"
 	"github.com/latentzoo/latentzoo/serve"
 	"github.com/latentzoo/latentzoo/zoo"
 )
@@ -46,7 +48,19 @@ func runEval(args []string) error {
 	if *record && role != man.Reconstruct {
 		return fmt.Errorf("only the manifest's reconstruct graph (%s) is recorded (use -record=false)", man.Reconstruct)
 	}
-	m, err := evaluate.Reconstruction(graphReconstructor{model, role}, set, 256, os.Stderr)
+	bar := progress.New(os.Stderr, int64(set.N), progress.Options{Description: "eval", Unit: "images", Every: 5 * time.Second,
+		Line: func(s progress.State) string {
+			if s.Event == progress.Begin {
+				return ""
+			}
+			return fmt.Sprintf("eval: %d/%d images", s.N, s.Total)
+		},
+	})
+	m, err := evaluate.Reconstruction(graphReconstructor{model, role}, set, 256, func(done int) { bar.Set(int64(done)) })
+	if err == nil {
+		bar.Finish()
+	}
+	bar.Close()
 	if err != nil {
 		return fmt.Errorf("evaluate %s through %s: %w", man.Name, role, err)
 	}
