@@ -386,13 +386,6 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "models": s.modelNames()})
 }
 
-func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	if err := s.metrics.writeTo(w); err != nil {
-		s.log.Warn("write metrics", "err", err)
-	}
-}
-
 // modelSummary describes a served model in /models.
 type modelSummary struct {
 	Name        string   `json:"name"`
