@@ -27,7 +27,7 @@ func runEval(args []string) error {
 	limit := fs.Int("limit", 0, "measure on this many images only (evenly spread; 0 = all)")
 	record := fs.Bool("record", true, "write the metrics into the entry's manifest and model card")
 	decoder := fs.String("decoder", "", "graph to reconstruct with, e.g. an AVAE's VAE `decoder` beside its generator (default: the manifest's reconstruct graph; another is not recorded)")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}

@@ -46,7 +46,7 @@ func runPull(args []string) error {
 		fmt.Fprintln(fs.Output(), "usage: latentzoo pull [flags] NAME\n\nFetches entry NAME (family/dataset[:tag]) into the local store ($LATENTZOO_HOME, by\ndefault ~/.latentzoo), checking every file's size and sha256 against the manifest. An\ninterrupted pull resumes where it stopped; pulling an entry the store already holds does\nnothing. A name without a tag fetches the source's newest entry of that family and data set.\n\n"+sourceHelp+"\n\nflags:")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterspersed(fs, args)
+	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
