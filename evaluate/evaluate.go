@@ -4,9 +4,7 @@ package evaluate
 
 import (
 	"fmt"
-	"io"
 	"math"
-	"time"
 
 	"github.com/latentzoo/latentzoo/dataset"
 )
@@ -33,14 +31,13 @@ func (m Metrics) Map(prefix string) map[string]float64 {
 }
 
 // Reconstruction runs r over every image of set in batches and measures the result.
-// Progress lines go to progress (may be nil).
-func Reconstruction(r Reconstructor, set *dataset.Set, batch int, progress io.Writer) (Metrics, error) {
+// progress, when not nil, hears the number of images done after each batch.
+func Reconstruction(r Reconstructor, set *dataset.Set, batch int, progress func(done int)) (Metrics, error) {
 	if batch <= 0 {
 		batch = 256
 	}
 	size := set.ImageSize()
 	var sse, psnr, ssim float64
-	last := time.Now()
 	for start := 0; start < set.N; start += batch {
 		n := min(batch, set.N-start)
 		in := set.Images[start*size : (start+n)*size]
@@ -58,9 +55,8 @@ func Reconstruction(r Reconstructor, set *dataset.Set, batch int, progress io.Wr
 			psnr += PSNR(e)
 			ssim += SSIM(a, b, set.C, set.H, set.W)
 		}
-		if progress != nil && (time.Since(last) > 5*time.Second || start+n == set.N) {
-			fmt.Fprintf(progress, "eval: %d/%d images\n", start+n, set.N)
-			last = time.Now()
+		if progress != nil {
+			progress(start + n)
 		}
 	}
 	return Metrics{Images: set.N, MSE: sse / float64(set.N*size), PSNR: psnr / float64(set.N), SSIM: ssim / float64(set.N)}, nil

@@ -426,10 +426,3 @@ func (s *Server) showModel(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, d)
 }
-
-func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	if err := s.metrics.writeTo(w); err != nil {
-		s.log.Warn("write metrics", "err", err)
-	}
-}

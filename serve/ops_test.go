@@ -209,7 +209,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		fmt.Sprintf(`latentzoo_inference_examples_total{model=%q,graph="generator"} 3`, sphereName),
 		"latentzoo_http_requests_in_flight 1", // the /metrics request itself
 	} {
-		if !strings.Contains(out, line+"\n") {
+		if !hasSample(t, out, line) {
 			t.Errorf("/metrics lacks\n%s\nin\n%s", line, out)
 		}
 	}

@@ -287,7 +287,7 @@ func (s *Server) routes() http.Handler {
 	s.storeRoutes(r)
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
-	r.Get("/metrics", s.serveMetrics)
+	r.Method(http.MethodGet, "/metrics", s.metrics)
 	r.Get("/models", s.listModels)
 	r.Get("/models/*", s.showModel)
 	r.Get(examplesPath, s.examples)

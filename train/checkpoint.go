@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/latentzoo/latentzoo/atomicfile"
 	"github.com/latentzoo/latentzoo/models"
 )
 
@@ -43,7 +44,7 @@ func (c *Checkpoint) save(runDir string) error {
 	if err := gob.NewEncoder(&buf).Encode(c); err != nil {
 		return fmt.Errorf("encode checkpoint: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(runDir, checkpointFile), buf.Bytes()); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(runDir, checkpointFile), buf.Bytes(), 0o600); err != nil {
 		return fmt.Errorf("write checkpoint: %w", err)
 	}
 	return nil

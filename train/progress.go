@@ -3,77 +3,63 @@ package train
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
+
+	"github.com/latentzoo/latentzoo/progress"
 )
 
-// progress draws a progress bar (step, loss, images/s, ETA) on a terminal, or prints a
-// plain line every few seconds when the output is not one (CI logs).
-type progress struct {
-	w          io.Writer
-	tty        bool
-	total      int64
-	startStep  int64
-	start      time.Time
-	last       time.Time
-	batchSize  int
-	lineEvery  time.Duration
-	drawnWidth int
+// progressLineEvery is the least time between plain progress lines (CI logs).
+const progressLineEvery = 10 * time.Second
+
+// trainProgress shows the steps of a run through package progress: a bar with the loss
+// on a terminal, or a plain line (step, bar, loss, images/s, ETA) every
+// progressLineEvery otherwise.
+type trainProgress struct {
+	bar  *progress.Bar
+	loss float64
 }
 
-func newProgress(w io.Writer, total, startStep int64, batchSize int) *progress {
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			tty = true
-		}
-	}
-	now := time.Now()
-	return &progress{w: w, tty: tty, total: total, startStep: startStep, start: now, batchSize: batchSize, lineEvery: 10 * time.Second}
+func newProgress(w io.Writer, total, startStep int64, batchSize int) *trainProgress {
+	p := &trainProgress{}
+	p.bar = progress.New(w, total, progress.Options{
+		Start: startStep, Unit: "steps", Every: progressLineEvery, Throttle: 200 * time.Millisecond,
+		Line: func(s progress.State) string {
+			if s.Event == progress.Begin {
+				return ""
+			}
+			return progressLine(s, p.loss, batchSize)
+		},
+	})
+	return p
 }
 
-// rate is the images per second since the progress started.
-func (p *progress) rate(step int64) float64 {
-	el := time.Since(p.start).Seconds()
-	if el <= 0 {
-		return 0
-	}
-	return float64((step-p.startStep)*int64(p.batchSize)) / el
-}
-
-func (p *progress) update(step int64, loss float64, force bool) {
-	now := time.Now()
-	every := p.lineEvery
-	if p.tty {
-		every = 200 * time.Millisecond
-	}
-	if !force && now.Sub(p.last) < every {
-		return
-	}
-	p.last = now
-	ips := p.rate(step)
+// progressLine is the plain line of state s: "step 120/1000 [===     ]  12% loss 3.2 |
+// 5400 img/s | ETA 1m30s".
+func progressLine(s progress.State, loss float64, batchSize int) string {
+	ips := s.Rate() * float64(batchSize)
 	eta := "?"
 	if ips > 0 {
-		left := float64((p.total-step)*int64(p.batchSize)) / ips
+		left := float64((s.Total-s.N)*int64(batchSize)) / ips
 		eta = (time.Duration(left) * time.Second).Round(time.Second).String()
 	}
-	frac := float64(step) / float64(max(p.total, 1))
+	frac := s.Fraction()
 	const width = 24
 	filled := int(frac * width)
 	bar := strings.Repeat("=", filled) + strings.Repeat(" ", width-filled)
-	line := fmt.Sprintf("step %d/%d [%s] %3.0f%% loss %.4g | %.0f img/s | ETA %s", step, p.total, bar, 100*frac, loss, ips, eta)
-	if p.tty {
-		pad := max(0, p.drawnWidth-len(line))
-		fmt.Fprintf(p.w, "\r%s%s", line, strings.Repeat(" ", pad))
-		p.drawnWidth = len(line)
-	} else {
-		fmt.Fprintln(p.w, line)
-	}
+	return fmt.Sprintf("step %d/%d [%s] %3.0f%% loss %.4g | %.0f img/s | ETA %s", s.N, s.Total, bar, 100*frac, loss, ips, eta)
 }
 
-func (p *progress) done() {
-	if p.tty {
-		fmt.Fprintln(p.w)
+// update shows step with its loss; final marks the run's last step.
+func (p *trainProgress) update(step int64, loss float64, final bool) {
+	p.loss = loss
+	p.bar.Describe(fmt.Sprintf("loss %.4g", loss))
+	if final {
+		p.bar.Finish()
+		return
 	}
+	p.bar.Set(step)
 }
+
+// done ends the progress where it stands.
+func (p *trainProgress) done() { p.bar.Close() }

@@ -28,7 +28,7 @@ func runAttributes(args []string) error {
 	limit := fs.Int("limit", 0, "use this many images, evenly spread through the split (0 = all)")
 	fraction := fs.Float64("fraction", 0.1, "share of images (of each class) taken from the top and from the bottom of a measure")
 	minImages := fs.Int("min", 20, "fewest images accepted on either side of an attribute")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}

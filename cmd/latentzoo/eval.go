@@ -4,9 +4,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/latentzoo/latentzoo/dataset"
 	"github.com/latentzoo/latentzoo/evaluate"
+	"github.com/latentzoo/latentzoo/progress"
 	"github.com/latentzoo/latentzoo/zoo"
 )
 
@@ -24,7 +26,7 @@ func runEval(args []string) error {
 	limit := fs.Int("limit", 0, "measure on this many images only (evenly spread; 0 = all)")
 	record := fs.Bool("record", true, "write the metrics into the entry's manifest and model card")
 	decoder := fs.String("decoder", "", "graph to reconstruct with, e.g. an AVAE's VAE `decoder` beside its generator (default: the manifest's reconstruct graph; another is not recorded)")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
@@ -45,7 +47,19 @@ func runEval(args []string) error {
 	if *record && role != man.Reconstruct {
 		return fmt.Errorf("only the manifest's reconstruct graph (%s) is recorded (use -record=false)", man.Reconstruct)
 	}
-	m, err := evaluate.Reconstruction(model.Reconstructor(role), set, 256, os.Stderr)
+	bar := progress.New(os.Stderr, int64(set.N), progress.Options{Description: "eval", Unit: "images", Every: 5 * time.Second,
+		Line: func(s progress.State) string {
+			if s.Event == progress.Begin {
+				return ""
+			}
+			return fmt.Sprintf("eval: %d/%d images", s.N, s.Total)
+		},
+	})
+	m, err := evaluate.Reconstruction(model.Reconstructor(role), set, 256, func(done int) { bar.Set(int64(done)) })
+	if err == nil {
+		bar.Finish()
+	}
+	bar.Close()
 	if err != nil {
 		return fmt.Errorf("evaluate %s through %s: %w", man.Name, role, err)
 	}

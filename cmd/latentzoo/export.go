@@ -24,7 +24,7 @@ func runExport(args []string) error {
 	out := fs.String("out", "", "write the entry into this folder instead of the local store")
 	license := fs.String("license", "MIT (weights trained by latentzoo)", "licence recorded in the manifest and model card")
 	backend := fs.String("backend", "", "GoMLX backend for the parity check (default "+train.DefaultBackend()+")")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
@@ -61,20 +61,4 @@ func runExport(args []string) error {
 	}
 	fmt.Printf("wrote %s to the local store %s\n", m.Name, store.Dir())
 	return nil
-}
-
-// parseInterspersed parses flags that may come before or after positional arguments.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
 }

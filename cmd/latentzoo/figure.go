@@ -28,7 +28,7 @@ func runFigure(args []string) error {
 	n := fs.Int("n", 10, "images per row")
 	seed := fs.Int64("seed", 1, "seed of the samples")
 	scale := fs.Int("scale", 2, "enlargement of each image (nearest neighbour)")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}

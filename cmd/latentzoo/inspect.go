@@ -28,7 +28,7 @@ func runInspect(args []string) error {
 		fmt.Fprintln(fs.Output(), "usage: latentzoo inspect [--json] NAME\n\nShows entry NAME from the local store or the built-in entries: what it is, its files\nwith their sizes and digests, each ONNX graph's inputs and outputs as github.com/owulveryck/onnx-go\nreads them from the file, and the model card (README.md).\n\nflags:")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterspersed(fs, args)
+	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}

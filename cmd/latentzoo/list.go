@@ -21,11 +21,8 @@ func runList(args []string) error {
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: latentzoo list\n\nLists the entries of the local store ($LATENTZOO_HOME, by default ~/.latentzoo)\nand those built into the binary. A name resolves to the local entry first.")
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() != 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	home, err := zoo.DefaultHome()
 	if err != nil {

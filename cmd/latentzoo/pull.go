@@ -7,11 +7,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"sync"
 	"syscall"
-	"time"
 
+	"github.com/latentzoo/latentzoo/progress"
 	"github.com/latentzoo/latentzoo/zoo"
 )
 
@@ -47,7 +46,7 @@ func runPull(args []string) error {
 		fmt.Fprintln(fs.Output(), "usage: latentzoo pull [flags] NAME\n\nFetches entry NAME (family/dataset[:tag]) into the local store ($LATENTZOO_HOME, by\ndefault ~/.latentzoo), checking every file's size and sha256 against the manifest. An\ninterrupted pull resumes where it stopped; pulling an entry the store already holds does\nnothing. A name without a tag fetches the source's newest entry of that family and data set.\n\n"+sourceHelp+"\n\nflags:")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterspersed(fs, args)
+	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
@@ -93,61 +92,67 @@ func runPull(args []string) error {
 	return nil
 }
 
-// progressBars shows the progress of each file of a pull or push on w: one bar per file,
-// redrawn in place on a terminal, or plain lines (start, each quarter, end) otherwise.
+// progressBars shows the progress of each file of a pull or a push on w through package
+// progress: one bar per file on a terminal, or plain lines (start, each quarter, end)
+// otherwise. Files come one after the other.
 type progressBars struct {
-	w        io.Writer
-	terminal bool
-	done     string // what a finished file is: "checked" (pulls) or "sent" (pushes)
-	mu       sync.Mutex
-	last     time.Time // of the last redraw
-	quarter  int       // the last quarter reported in plain lines
+	w    io.Writer
+	mode progress.Mode
+	done string // what a finished file is: "checked" (pulls) or "sent" (pushes)
+	mu   sync.Mutex
+	bar  *progress.Bar // of the file under way, or nil
+	path string        // of that file
 }
 
-func newProgressBars(f *os.File, done string) *progressBars {
-	fi, err := f.Stat()
-	terminal := err == nil && fi.Mode()&os.ModeCharDevice != 0 && os.Getenv("TERM") != "dumb"
-	return &progressBars{w: f, terminal: terminal, done: done}
+func newProgressBars(w io.Writer, done string) *progressBars {
+	return &progressBars{w: w, done: done}
 }
 
-// barWidth is the number of cells of a bar.
-const barWidth = 30
-
-// update shows p; files come one after the other.
+// update shows p.
 func (b *progressBars) update(p zoo.FileProgress) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	start := p.Done == p.Resumed && !p.Finished
-	if !b.terminal {
-		switch {
-		case start:
-			b.quarter = 0
-			if p.Resumed > 0 {
-				fmt.Fprintf(b.w, "%s: %s, resuming at %s\n", p.Path, byteSize(p.Size), byteSize(p.Resumed))
-			} else {
-				fmt.Fprintf(b.w, "%s: %s\n", p.Path, byteSize(p.Size))
-			}
-		case p.Finished:
-			fmt.Fprintf(b.w, "%s: done, %s %s\n", p.Path, byteSize(p.Size), b.done)
-		case p.Done < p.Size && int(4*p.Done/p.Size) > b.quarter:
-			b.quarter = int(4 * p.Done / p.Size)
-			fmt.Fprintf(b.w, "%s: %d%%\n", p.Path, 25*b.quarter)
+	if start || b.bar == nil || b.path != p.Path {
+		if b.bar != nil {
+			b.bar.Close()
 		}
-		return
+		b.bar, b.path = b.newBar(p, start), p.Path
+		if start {
+			return // the new bar shows where the file starts
+		}
 	}
-	if !start && !p.Finished && time.Since(b.last) < 100*time.Millisecond {
-		return
-	}
-	b.last = time.Now()
-	frac := 1.0
-	if p.Size > 0 {
-		frac = float64(p.Done) / float64(p.Size)
-	}
-	cells := int(frac * barWidth)
-	fmt.Fprintf(b.w, "\r%-24s [%s%s] %3.0f%% %s/%s", p.Path, strings.Repeat("#", cells), strings.Repeat(".", barWidth-cells), 100*frac, byteSize(p.Done), byteSize(p.Size))
 	if p.Finished {
-		fmt.Fprintln(b.w)
+		b.bar.Finish()
+		b.bar = nil
+		return
 	}
+	b.bar.Set(p.Done)
+}
+
+// newBar shows the file of p; announce prints its plain start line (a push that
+// reports only finished files has none).
+func (b *progressBars) newBar(p zoo.FileProgress, announce bool) *progress.Bar {
+	quarter := 0 // the last quarter reported in plain lines
+	return progress.New(b.w, p.Size, progress.Options{
+		Mode: b.mode, Description: fmt.Sprintf("%-24s", p.Path), Start: p.Resumed, Bytes: true,
+		Line: func(s progress.State) string {
+			switch {
+			case s.Event == progress.Begin && !announce:
+				return ""
+			case s.Event == progress.Begin && p.Resumed > 0:
+				return fmt.Sprintf("%s: %s, resuming at %s", p.Path, byteSize(p.Size), byteSize(p.Resumed))
+			case s.Event == progress.Begin:
+				return fmt.Sprintf("%s: %s", p.Path, byteSize(p.Size))
+			case s.Event == progress.End:
+				return fmt.Sprintf("%s: done, %s %s", p.Path, byteSize(p.Size), b.done)
+			case s.N < s.Total && int(4*s.N/s.Total) > quarter:
+				quarter = int(4 * s.N / s.Total)
+				return fmt.Sprintf("%s: %d%%", p.Path, 25*quarter)
+			}
+			return ""
+		},
+	})
 }
 
 // byteSize formats a number of bytes for people.

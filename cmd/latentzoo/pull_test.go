@@ -10,6 +10,7 @@ import (
 
 	"github.com/latentzoo/latentzoo/export"
 	"github.com/latentzoo/latentzoo/models"
+	"github.com/latentzoo/latentzoo/progress"
 	"github.com/latentzoo/latentzoo/zoo"
 	"github.com/latentzoo/latentzoo/zoo/registrytest"
 )
@@ -191,25 +192,38 @@ func TestProgressBars(t *testing.T) {
 		{Path: "decoder.onnx", Size: 2048, Done: 2048, Resumed: 1024, Finished: true},
 	}
 	for _, tc := range []struct {
-		name     string
-		terminal bool
-		want     string
+		name string
+		mode progress.Mode
+		want []string // the plain output, or what a drawn one shows, in order
 	}{
-		{"plain", false, "encoder.onnx: 1000 B\nencoder.onnx: 25%\nencoder.onnx: 50%\nencoder.onnx: done, 1000 B checked\n" +
-			"decoder.onnx: 2.0 KiB, resuming at 1.0 KiB\ndecoder.onnx: done, 2.0 KiB checked\n"},
-		{"terminal", true, "\rencoder.onnx             [..............................]   0% 0 B/1000 B" +
-			"\rencoder.onnx             [##############################] 100% 1000 B/1000 B\n" +
-			"\rdecoder.onnx             [###############...............]  50% 1.0 KiB/2.0 KiB" +
-			"\rdecoder.onnx             [##############################] 100% 2.0 KiB/2.0 KiB\n"},
+		{"plain", progress.Plain, []string{"encoder.onnx: 1000 B\nencoder.onnx: 25%\nencoder.onnx: 50%\nencoder.onnx: done, 1000 B checked\n" +
+			"decoder.onnx: 2.0 KiB, resuming at 1.0 KiB\ndecoder.onnx: done, 2.0 KiB checked\n"}},
+		{"terminal", progress.Redraw, []string{"\rencoder.onnx ", "0%", "\rencoder.onnx ", "100%", "1.0/1.0 kB", "\n",
+			"\rdecoder.onnx ", "50%", "\rdecoder.onnx ", "100%", "2.0/2.0 kB", "\n"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
-			bars := &progressBars{w: &out, terminal: tc.terminal, done: "checked"}
+			bars := &progressBars{w: &out, mode: tc.mode, done: "checked"}
 			for _, p := range steps {
 				bars.update(p)
 			}
-			if out.String() != tc.want {
-				t.Errorf("got\n%q\nwant\n%q", out.String(), tc.want)
+			got := out.String()
+			if tc.mode == progress.Plain {
+				if got != tc.want[0] {
+					t.Errorf("got\n%q\nwant\n%q", got, tc.want[0])
+				}
+				return
+			}
+			rest := got
+			for _, w := range tc.want {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("got\n%q\nwant, in order, %q (lacks %q)", got, tc.want, w)
+				}
+				rest = rest[i+len(w):]
+			}
+			if strings.Count(got, "\n") != 2 {
+				t.Errorf("got\n%q\nwant one line per file", got)
 			}
 		})
 	}

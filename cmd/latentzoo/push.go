@@ -33,7 +33,7 @@ Every file is checked against the manifest as it is read. Pull it elsewhere with
 flags:`)
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterspersed(fs, args)
+	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ func runRm(args []string) error {
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: latentzoo rm NAME...\n\nRemoves entries from the local store ($LATENTZOO_HOME, by default ~/.latentzoo). Names\nare exact: family/dataset:tag (a name without a tag means the tag \"latest\").")
 	}
-	pos, err := parseInterspersed(fs, args)
+	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}

@@ -51,11 +51,8 @@ func runServe(args []string) error {
 		fmt.Fprintln(fs.Output(), "usage: latentzoo serve [flags]\n\nServes zoo entries over HTTP; see serve/API.md for the endpoints. Names resolve\nin the local store ($LATENTZOO_HOME, by default ~/.latentzoo), then among the\nbuilt-in entries.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() != 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if cfg.Device != infer.DeviceCPU && cfg.Device != infer.DeviceCUDA {
 		return fmt.Errorf("--device %q: want %s or %s", cfg.Device, infer.DeviceCPU, infer.DeviceCUDA)

@@ -42,31 +42,21 @@ func (l *intList) Set(s string) error {
 	return nil
 }
 
-// flagValue finds the value of flag name in args before they are parsed ("-name v",
-// "--name=v", ...), or def.
-func flagValue(args []string, name, def string) string {
-	for i, a := range args {
-		if !strings.HasPrefix(a, "-") {
-			continue
-		}
-		a = strings.TrimLeft(a, "-")
-		if a == name && i+1 < len(args) {
-			return args[i+1]
-		}
-		if v, ok := strings.CutPrefix(a, name+"="); ok {
-			return v
-		}
-	}
-	return def
-}
-
 func runTrain(args []string) error {
+	// The family's defaults are the flags' defaults, so -h shows them for -family: a
+	// first pass reads -family and -dataset.
+	var family, data string
+	familyFlags := func(fs *flag.FlagSet) {
+		fs.StringVar(&family, "family", "vae", "model family: "+strings.Join(models.Names(), ", "))
+		fs.StringVar(&data, "dataset", "fashion-mnist", `data set: fashion-mnist, mnist, or a folder of images ("folder:/path")`)
+	}
+	pre := flag.NewFlagSet("train", flag.ContinueOnError)
+	familyFlags(pre)
+	prescan(pre, args)
+	c := train.DefaultConfig(family, data)
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
-	family := fs.String("family", "vae", "model family: "+strings.Join(models.Names(), ", "))
-	data := fs.String("dataset", "fashion-mnist", `data set: fashion-mnist, mnist, or a folder of images ("folder:/path")`)
+	familyFlags(fs)
 	out := fs.String("out", "", "run folder (required); an existing run there resumes")
-	// The family's defaults are the flags' defaults, so -h shows them for -family.
-	c := train.DefaultConfig(flagValue(args, "family", *family), flagValue(args, "dataset", *data))
 	widths := intList(c.Backbone.Widths)
 	fs.IntVar(&c.Epochs, "epochs", c.Epochs, "epochs to train")
 	fs.IntVar(&c.Steps, "steps", 0, "stop after this many steps in all (overrides -epochs when set)")
@@ -101,14 +91,14 @@ func runTrain(args []string) error {
 	fs.Var(&widths, "widths", "encoder channel widths, comma-separated")
 	fs.IntVar(&c.Backbone.Latent, "latent", c.Backbone.Latent, "latent size")
 	fs.BoolVar(&c.Backbone.BatchNorm, "batchnorm", c.Backbone.BatchNorm, "batch norm in encoder and decoder")
-	if err := fs.Parse(args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if *out == "" {
 		fs.Usage()
 		return fmt.Errorf("-out is required")
 	}
-	c.Family, c.Dataset, c.Backbone.Widths, c.CodeVersion = *family, *data, widths, version
+	c.Family, c.Dataset, c.Backbone.Widths, c.CodeVersion = family, data, widths, version
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := train.Run(ctx, c, *out, os.Stderr); err != nil {
