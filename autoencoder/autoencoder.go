@@ -450,8 +450,8 @@ func split(data []float32, n int) [][]float32 {
 	return rows
 }
 
-// Reconstructor reconstructs through one decoding graph of a model, for callers that take
-// a reconstruction function alone (evaluation).
+// Reconstructor reconstructs through one decoding graph of a model and samples through its
+// sampling graph, for evaluation (evaluate.Reconstructor and evaluate.Generator).
 type Reconstructor struct {
 	m    *Model
 	role string
@@ -465,4 +465,14 @@ func (m *Model) Reconstructor(role string) Reconstructor { return Reconstructor{
 func (r Reconstructor) Reconstruct(images []float32, n int) ([]float32, error) {
 	out, _, err := r.m.Reconstruct(r.role, images, n)
 	return out, err
+}
+
+// Generate decodes the latents zs with the manifest's sampling graph.
+func (r Reconstructor) Generate(zs [][]float32) ([]float32, error) {
+	return r.m.Decode(r.m.manifest.Sample, zs)
+}
+
+// Prior draws n latents from the model's prior with seed (latent.Sample).
+func (r Reconstructor) Prior(seed int64, n int) [][]float32 {
+	return latent.Sample(seed, n, r.m.manifest.LatentSize, r.m.sphere)
 }

@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"encoding/json"
 	"errors"
 	"io/fs"
 	"net/http"
@@ -88,7 +87,7 @@ func (s *Server) zooManifest(w http.ResponseWriter, r *http.Request) {
 	if e == nil {
 		return
 	}
-	b, err := json.MarshalIndent(e.Manifest(), "", "  ")
+	b, err := e.Manifest().JSON()
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

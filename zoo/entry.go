@@ -119,7 +119,7 @@ func WriteEntry(dir string, m *Manifest, files map[string][]byte) error {
 	if err := m.Validate(); err != nil {
 		return fmt.Errorf("write entry %s: %w", dir, err)
 	}
-	manifest, err := json.MarshalIndent(m, "", "  ")
+	manifest, err := m.JSON()
 	if err != nil {
 		return fmt.Errorf("write entry %s: %w", dir, err)
 	}

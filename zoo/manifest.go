@@ -17,17 +17,33 @@ type File struct {
 	Size   int64  `json:"size"`   // bytes
 }
 
+// The kinds of entry.
+const (
+	// KindAutoencoder entries encode images to latents and decode latents to images. An
+	// empty kind is one, as every entry was before classifiers joined the zoo.
+	KindAutoencoder = "autoencoder"
+	// KindClassifier entries are yardsticks: one graph, ClassifierRole, that takes "image"
+	// and gives "logits" and "features", on whose features eval measures FID, precision
+	// and recall.
+	KindClassifier = "classifier"
+)
+
+// ClassifierRole is the key of a classifier entry's one graph.
+const ClassifierRole = "classifier"
+
 // Manifest describes a zoo entry: what the model is, how it was trained, how it scored, and
 // the files that make it up.
 type Manifest struct {
 	SchemaVersion int    `json:"schema_version"`
 	Name          string `json:"name"` // family/dataset:tag
-	Family        string `json:"family"`
-	Dataset       string `json:"dataset"`
-	Resolution    int    `json:"resolution"`
-	Channels      int    `json:"channels"`
-	LatentSize    int    `json:"latent_size"`
-	LatentKind    string `json:"latent_kind"` // "gaussian" or "sphere"
+	// Kind is KindAutoencoder (or empty) or KindClassifier.
+	Kind       string `json:"kind,omitempty"`
+	Family     string `json:"family"`
+	Dataset    string `json:"dataset"`
+	Resolution int    `json:"resolution"`
+	Channels   int    `json:"channels"`
+	LatentSize int    `json:"latent_size"`
+	LatentKind string `json:"latent_kind"` // "gaussian" or "sphere"
 	// Graphs maps a graph's role ("encoder", "decoder", "generator", ...) to its file.
 	Graphs map[string]string `json:"graphs"`
 	// Reconstruct and Sample name the graph (a key of Graphs) that decodes for each use.
@@ -45,11 +61,26 @@ type Manifest struct {
 	Parity map[string]float64 `json:"parity,omitempty"`
 	// Metrics are measured by eval on the data set's test split.
 	Metrics map[string]float64 `json:"metrics,omitempty"`
+	// Yardstick names the classifier entry on whose features eval measured the metrics
+	// that need one (FID, precision, recall, the accuracy of reconstructions), so that
+	// numbers from different yardsticks are never compared by accident.
+	Yardstick *YardstickRef `json:"yardstick,omitempty"`
+	// Classes names a classifier's classes, in the order of its logits.
+	Classes []string `json:"classes,omitempty"`
 	// Attributes maps an attribute name to its latent direction (file listed in Files).
 	Attributes map[string]string `json:"attributes,omitempty"`
 	License    string            `json:"license,omitempty"`
 	Files      []File            `json:"files"`
 }
+
+// YardstickRef identifies a yardstick entry: its name and the digest of its manifest.
+type YardstickRef struct {
+	Name   string `json:"name"`
+	Digest string `json:"digest"`
+}
+
+// IsClassifier reports whether the entry is a classifier (a yardstick).
+func (m *Manifest) IsClassifier() bool { return m.Kind == KindClassifier }
 
 // RunSummary describes how an entry's training run went.
 type RunSummary struct {
@@ -68,10 +99,18 @@ func (m *Manifest) Validate() error {
 	if m.SchemaVersion != SchemaVersion {
 		return fmt.Errorf("manifest %s: schema version %d, want %d", m.Name, m.SchemaVersion, SchemaVersion)
 	}
-	if m.Resolution <= 0 || m.Channels <= 0 || m.LatentSize <= 0 {
-		return fmt.Errorf("manifest %s: resolution, channels and latent size must be positive", m.Name)
+	switch m.Kind {
+	case "", KindAutoencoder, KindClassifier:
+	default:
+		return fmt.Errorf("manifest %s: unknown kind %q (want %s or %s)", m.Name, m.Kind, KindAutoencoder, KindClassifier)
 	}
-	if m.LatentKind != "gaussian" && m.LatentKind != "sphere" {
+	if m.Resolution <= 0 || m.Channels <= 0 {
+		return fmt.Errorf("manifest %s: resolution and channels must be positive", m.Name)
+	}
+	if !m.IsClassifier() && m.LatentSize <= 0 {
+		return fmt.Errorf("manifest %s: latent size must be positive", m.Name)
+	}
+	if !m.IsClassifier() && m.LatentKind != "gaussian" && m.LatentKind != "sphere" {
 		return fmt.Errorf("manifest %s: unknown latent kind %q", m.Name, m.LatentKind)
 	}
 	if _, err := ParseName(m.Name); err != nil {
@@ -93,7 +132,11 @@ func (m *Manifest) Validate() error {
 		}
 		files[f.Path] = true
 	}
-	if _, ok := m.Graphs["encoder"]; !ok {
+	if m.IsClassifier() {
+		if _, ok := m.Graphs[ClassifierRole]; !ok || len(m.Graphs) != 1 {
+			return fmt.Errorf("manifest %s: a classifier has one graph, %q; it has %v", m.Name, ClassifierRole, m.Graphs)
+		}
+	} else if _, ok := m.Graphs["encoder"]; !ok {
 		return fmt.Errorf("manifest %s: no encoder graph", m.Name)
 	}
 	for role, path := range m.Graphs {
@@ -106,10 +149,34 @@ func (m *Manifest) Validate() error {
 			return fmt.Errorf("manifest %s: attribute %s file %q is not listed in files", m.Name, attr, path)
 		}
 	}
+	if m.IsClassifier() {
+		return nil
+	}
 	for _, use := range []string{m.Reconstruct, m.Sample} {
 		if _, ok := m.Graphs[use]; !ok {
 			return fmt.Errorf("manifest %s: graph %q named for reconstruct/sample is not in graphs", m.Name, use)
 		}
 	}
 	return nil
+}
+
+// JSON is the manifest as an entry's manifest.json holds it: indented JSON, the form every
+// writer of entries (folder, store, pull, push, the HTTP source) uses, so that its digest
+// is the same wherever the entry lies.
+func (m *Manifest) JSON() ([]byte, error) {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("manifest %s: %w", m.Name, err)
+	}
+	return b, nil
+}
+
+// Digest is the digest of the manifest's JSON: it names one version of the entry, files
+// and metadata together. It is "" for a manifest that cannot be encoded.
+func (m *Manifest) Digest() string {
+	b, err := m.JSON()
+	if err != nil {
+		return ""
+	}
+	return DigestOf(b)
 }

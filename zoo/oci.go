@@ -255,7 +255,7 @@ func (t *ociTarget) Push(ctx context.Context, e Entry, progress func(FileProgres
 		}
 		layers = append(layers, desc)
 	}
-	cfg, err := json.MarshalIndent(m, "", "  ")
+	cfg, err := m.JSON()
 	if err != nil {
 		return "", fmt.Errorf("push %s: %w", m.Name, err)
 	}

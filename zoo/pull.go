@@ -141,7 +141,7 @@ func (s *Store) Pull(ctx context.Context, src Source, n Name, opts PullOptions) 
 			return res, fmt.Errorf("pull %s from %s: %w", m.Name, src, err)
 		}
 	}
-	b, err := json.MarshalIndent(m, "", "  ")
+	b, err := m.JSON()
 	if err != nil {
 		return res, fmt.Errorf("pull %s: %w", n, err)
 	}
