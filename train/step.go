@@ -19,9 +19,9 @@ type stepGraph struct {
 	images *Node
 	noise  map[string]*Node
 	stats  map[string]*Node
-	// scalars are the method's schedule values for this step.
+	// scalars are the family's schedule values for this step.
 	scalars map[string]*Node
-	// state holds the method's named state as the step found it; newState what the
+	// state holds the family's named state as the step found it; newState what the
 	// phase writes back (state it does not write passes through).
 	state, newState map[string]*Node
 }
@@ -44,7 +44,7 @@ func (s *stepGraph) forwardWith(net string, replace map[string]*Node, x *Node) n
 	return forward(s.nets[net], ps, x, true)
 }
 
-// setState writes the method's named state.
+// setState writes the family's named state.
 func (s *stepGraph) setState(name string, v *Node) {
 	if _, ok := s.state[name]; !ok {
 		panic(fmt.Sprintf("train: phase writes unknown state %q", name))
@@ -56,7 +56,7 @@ func (s *stepGraph) setState(name string, v *Node) {
 //
 // Inputs: images, noise (sorted by name), lr (the bias-corrected Adam step size), the
 // schedule's scalars (sorted), every parameter (sorted), Adam's m and v for each updated
-// parameter, then the method's state (sorted).
+// parameter, then the family's state (sorted).
 // Outputs: loss, metrics (in the phase's order), the updated parameters, their new m and
 // v, every running statistic (updated or passed through), then every state tensor
 // (written or passed through).

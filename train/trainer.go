@@ -111,7 +111,7 @@ type trainer struct {
 	backend       compute.Backend
 	backendName   string
 	data          *dataset.Set
-	meth          method
+	fam           family
 	nets          []models.Net
 	plans         []phasePlan
 	execs         []*Exec
@@ -127,7 +127,7 @@ type trainer struct {
 }
 
 func newTrainer(cfg Config, data *dataset.Set) (*trainer, error) {
-	meth, err := lookupMethod(cfg.Family)
+	fam, err := lookupFamily(cfg.Family)
 	if err != nil {
 		return nil, err
 	}
@@ -142,17 +142,17 @@ func newTrainer(cfg Config, data *dataset.Set) (*trainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &trainer{cfg: cfg, backend: backend, backendName: cfg.Backend, data: data, meth: meth,
-		nets: meth.nets(cfg), noise: meth.noise(cfg), stepsPerEpoch: spe, permEpoch: -1,
+	t := &trainer{cfg: cfg, backend: backend, backendName: cfg.Backend, data: data, fam: fam,
+		nets: fam.nets(cfg), noise: fam.noise(cfg), stepsPerEpoch: spe, permEpoch: -1,
 		batch: make([]float32, cfg.BatchSize*data.ImageSize())}
 	if t.backendName == "" {
 		t.backendName = DefaultBackend()
 	}
-	if meth.state != nil {
-		t.stateVars = meth.state(cfg)
+	if fam.state != nil {
+		t.stateVars = fam.state(cfg)
 	}
-	if meth.schedule != nil {
-		for n := range meth.schedule(cfg, 0, 1) {
+	if fam.schedule != nil {
+		for n := range fam.schedule(cfg, 0, 1) {
 			t.scalars = append(t.scalars, n)
 		}
 	}
@@ -163,7 +163,7 @@ func newTrainer(cfg Config, data *dataset.Set) (*trainer, error) {
 		}
 		netByName[n.Name] = n
 	}
-	for _, ph := range meth.phases {
+	for _, ph := range fam.phases {
 		if ph.enabled != nil && !ph.enabled(cfg) {
 			continue
 		}
@@ -222,7 +222,7 @@ func (t *trainer) restore(ck *Checkpoint) error {
 	return nil
 }
 
-// Checkpoint names of Adam's moments and of a method's state.
+// Checkpoint names of Adam's moments and of a family's state.
 const (
 	adamM       = "adam/m/"
 	adamV       = "adam/v/"
@@ -230,7 +230,7 @@ const (
 )
 
 // initialCheckpoint is the run's state at step 0: initial parameters and Adam moments,
-// then the method's state initialised from them.
+// then the family's state initialised from them.
 func (t *trainer) initialCheckpoint() *Checkpoint {
 	ck := initialCheckpoint(t.cfg.Seed, t.nets)
 	for _, v := range t.stateVars {
@@ -285,8 +285,8 @@ func (t *trainer) trainStep() (map[string]float64, error) {
 	it := float64(t.step + 1)
 	lr := t.cfg.LR * math.Sqrt(1-math.Pow(t.cfg.Beta2, it)) / (1 - math.Pow(t.cfg.Beta1, it))
 	var scalars map[string]float64
-	if t.meth.schedule != nil {
-		scalars = t.meth.schedule(t.cfg, t.step, t.totalSteps())
+	if t.fam.schedule != nil {
+		scalars = t.fam.schedule(t.cfg, t.step, t.totalSteps())
 	}
 	metrics := map[string]float64{}
 	for pi, plan := range t.plans {
