@@ -118,10 +118,11 @@ func TestAVAEPhasesUpdateTheirNets(t *testing.T) {
 	}
 }
 
-// testAVAEShortRun, AVAE's short run in TestShortRuns, trains AVAE 100 steps at batch 32 on the default backend: no loss may
-// turn NaN or infinite (the trainer stops on one), the VAE's reconstruction error must
-// fall, and the critic's accuracy must rise above chance without being perfect over
-// every log window after the first (the generator fools it on some images).
+// testAVAEShortRun, AVAE's short run in TestShortRuns, trains AVAE 100 steps at batch 32
+// on the default backend: no loss may turn NaN or infinite (the trainer stops on one), the
+// VAE's reconstruction error must fall, and the critic's accuracy must rise above chance
+// without being perfect over every log window after the first (the generator fools it on
+// some images).
 func testAVAEShortRun(t *testing.T) {
 	cfg := DefaultConfig("avae", "fashion-mnist")
 	cfg.Steps, cfg.BatchSize, cfg.LogEvery, cfg.CheckpointEvery = 100, 32, 10, 1000

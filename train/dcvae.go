@@ -388,12 +388,13 @@ func vaeganDiscriminatorLoss(s *stepGraph) (*Node, map[string]*Node) {
 	return ganDiscriminatorLoss(realLogit, 1, rec, smp), discriminatorAccuracies(realLogit, rec, smp)
 }
 
-// vaeganAutoencoderLoss is VAE/GAN's encoder and decoder losses in one (Larsen et al.): the encoder minimises beta·KL + ‖F_D(x) − F_D(G(z_q))‖², the decoder
-// γ·‖F_D(x) − F_D(G(z_q))‖² plus the generator side of Eq. 4 on G(z_q) and G(z_p). The
-// two differ, so G(z_q) is decoded twice with the same values: once with the decoder's
-// weights detached (its gradient reaches the encoder alone) and once from a detached z_q
-// (the decoder alone). The feature error is summed over D's last feature map and
-// averaged over the batch; the pixel error is reported beside it.
+// vaeganAutoencoderLoss is VAE/GAN's encoder and decoder losses in one (Larsen et al.):
+// the encoder minimises beta·KL + ‖F_D(x) − F_D(G(z_q))‖², the decoder γ·‖F_D(x) −
+// F_D(G(z_q))‖² plus the generator side of Eq. 4 on G(z_q) and G(z_p). The two differ, so
+// G(z_q) is decoded twice with the same values: once with the decoder's weights detached
+// (its gradient reaches the encoder alone) and once from a detached z_q (the decoder
+// alone). The feature error is summed over D's last feature map and averaged over the
+// batch; the pixel error is reported beside it.
 func vaeganAutoencoderLoss(s *stepGraph) (*Node, map[string]*Node) {
 	o := optionsOf[*VAEGANOptions](s.cfg)
 	enc := s.forward("encoder", s.images)

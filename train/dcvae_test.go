@@ -430,18 +430,18 @@ func TestGANPhasesUpdateTheirNets(t *testing.T) {
 	}
 }
 
-// testGANShortRun, DC-VAE's and VAE/GAN's short run in TestShortRuns, trains family 150 steps on Fashion-MNIST at batch 32 on
-// the default backend, with a smaller backbone, DC-VAE's local patches from step 75: no
-// loss may turn NaN (the trainer stops on one), and the discriminator's accuracy must
-// leave chance (above 0.6 in some window). DC-VAE's contrastive loss must fall by a tenth
-// from the first log window to the last. VAE/GAN's pixel reconstruction error, which it
-// does not minimise directly, must fall by a fifth; its feature error is no measure of
-// progress, since D's features grow as D trains (3 to 43 over 200 steps when measured).
-// DC-VAE's latent must stay in use (its KL above 10 nats in the last window; at Eq. 8's
-// KL weight of 1 it fell to 0.2 by step 100 at batch 128), and its D must call most real
-// images real in the last window (with the fake sets weighed 1 each it called them all
-// fake). Its pixel error is logged but
-// not asserted: the contrast does not pull pixels (it rose over 200 steps at temperature 1).
+// testGANShortRun, DC-VAE's and VAE/GAN's short run in TestShortRuns, trains family 150
+// steps on Fashion-MNIST at batch 32 on the default backend, with a smaller backbone,
+// DC-VAE's local patches from step 75: no loss may turn NaN (the trainer stops on one),
+// and the discriminator's accuracy must leave chance (above 0.6 in some window). DC-VAE's
+// contrastive loss must fall by a tenth from the first log window to the last. VAE/GAN's
+// pixel reconstruction error, which it does not minimise directly, must fall by a fifth;
+// its feature error is no measure of progress, since D's features grow as D trains (3 to
+// 43 over 200 steps when measured). DC-VAE's latent must stay in use (its KL above 10 nats
+// in the last window; at Eq. 8's KL weight of 1 it fell to 0.2 by step 100 at batch 128),
+// and its D must call most real images real in the last window (with the fake sets weighed
+// 1 each it called them all fake). Its pixel error is logged but not asserted: the
+// contrast does not pull pixels (it rose over 200 steps at temperature 1).
 func testGANShortRun(t *testing.T, family string) {
 	cfg := DefaultConfig(family, "fashion-mnist")
 	cfg.Steps, cfg.BatchSize, cfg.LogEvery, cfg.CheckpointEvery = 150, 32, 15, 1000

@@ -445,10 +445,11 @@ func TestIntroPhasesUpdateTheirNet(t *testing.T) {
 	}
 }
 
-// testIntroShortRun, the introspective families' short run in TestShortRuns, trains fam 100 steps at batch 32 on the default
-// backend: no loss may turn NaN or infinite (the trainer stops on one), the real images'
-// reconstruction error must fall, and the model loaded for export must hold the moving
-// average of the weights exactly when the family exports it.
+// testIntroShortRun, the introspective families' short run in TestShortRuns, trains fam
+// 100 steps at batch 32 on the default backend: no loss may turn NaN or infinite (the
+// trainer stops on one), the real images' reconstruction error must fall, and the model
+// loaded for export must hold the moving average of the weights exactly when the family
+// exports it.
 func testIntroShortRun(t *testing.T, fam string) {
 	cfg := DefaultConfig(fam, "fashion-mnist")
 	cfg.Steps, cfg.BatchSize, cfg.LogEvery, cfg.CheckpointEvery = 100, 32, 20, 1000

@@ -188,9 +188,10 @@ func TestMocaStepUpdatesState(t *testing.T) {
 	}
 }
 
-// testMocaSpreadsLatents, MoCA's short run in TestShortRuns, trains MoCA briefly on Fashion-MNIST and measures the isotropy of
-// the latents of 1,000 test images (MoCA sec. 4.2): the ratio of their largest to smallest
-// singular value must fall from the untrained encoder's.
+// testMocaSpreadsLatents, MoCA's short run in TestShortRuns, trains MoCA briefly on
+// Fashion-MNIST and measures the isotropy of the latents of 1,000 test images (MoCA sec.
+// 4.2): the ratio of their largest to smallest singular value must fall from the untrained
+// encoder's.
 func testMocaSpreadsLatents(t *testing.T) {
 	cfg := DefaultConfig("moca", "fashion-mnist")
 	cfg.Steps, cfg.LogEvery, cfg.CheckpointEvery = 200, 50, 1000
