@@ -1,6 +1,11 @@
 // Package train trains latentzoo's model families with GoMLX: the graph of each net built
 // from its models description, the losses of each family, Adam, checkpoints that resume
 // exactly, progress and a loss log.
+//
+// Each family is one file that registers it from init (see family and register): its
+// options with their defaults, validation and flags, its nets, noise and state, and the
+// phases of an iteration. DefaultConfig, Validate, LoadModel and the command line read
+// that registry, and the cross-family tests range over it.
 package train
 
 import (
