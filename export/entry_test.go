@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,32 +15,64 @@ import (
 	"github.com/latentzoo/latentzoo/zoo"
 )
 
+// parityCase is one run that TestEntryParity exports.
+type parityCase struct {
+	bn  bool                 // batch norm in the backbone
+	set func(c train.Config) // changes to the family's defaults beyond the common ones, if any
+}
+
+// parityCases are the runs TestEntryParity exports, by family: every registered family
+// (TestParityCasesCoverEveryFamily), with and without batch norm where it changes the
+// graphs, and AVAE with its generator's extra noise.
+var parityCases = map[string][]parityCase{
+	"vae":        {{bn: false}, {bn: true}},
+	"wae":        {{bn: false}},
+	"moca":       {{bn: true, set: func(c train.Config) { c.Options.(*train.MoCAOptions).QueueSize = 64 }}},
+	"introvae":   {{bn: false}},
+	"sintrovae":  {{bn: true}},
+	"asintrovae": {{bn: true}},
+	"avae": {{bn: false}, {bn: true},
+		{bn: true, set: func(c train.Config) { c.Options.(*train.AVAEOptions).Xi = 3 }}},
+	"dcvae":  {{bn: false, set: dcvaeQueue}, {bn: true, set: dcvaeQueue}},
+	"vaegan": {{bn: true}},
+}
+
+// dcvaeQueue gives DC-VAE a queue of 64 embeddings, which batches of 16 fill in 4 steps.
+func dcvaeQueue(c train.Config) { c.Options.(*train.DCVAEOptions).QueueSize = 64 }
+
+// TestParityCasesCoverEveryFamily requires parityCases to hold exactly the registered
+// families, each with a case at least, so that every family's export is checked.
+func TestParityCasesCoverEveryFamily(t *testing.T) {
+	if got, want := slices.Sorted(maps.Keys(parityCases)), train.Families(); !slices.Equal(got, want) {
+		t.Errorf("parityCases holds %v, the registry %v", got, want)
+	}
+	for fam, cases := range parityCases {
+		if len(cases) == 0 {
+			t.Errorf("family %s has no parity case", fam)
+		}
+	}
+}
+
 // TestEntryParity trains a few steps (so that weights, and batch norm's running
 // statistics, move off their initial values), exports the run, and requires the entry to
 // hold graphs that ONNX Runtime runs within Tolerance of the training graph, on every
 // backend compiled in.
-// parityCases are the runs TestEntryParity exports: every family, with and without
-// batch norm where it changes the graphs, and AVAE with its generator's extra noise.
-var parityCases = []struct {
-	family string
-	bn     bool
-	xi     int
-}{{"vae", false, 0}, {"vae", true, 0}, {"wae", false, 0}, {"moca", true, 0}, {"introvae", false, 0}, {"sintrovae", true, 0}, {"asintrovae", true, 0}, {"avae", false, 0}, {"avae", true, 0}, {"avae", true, 3}, {"dcvae", false, 0}, {"dcvae", true, 0}, {"vaegan", true, 0}}
-
 func TestEntryParity(t *testing.T) {
-	for _, pc := range parityCases {
-		t.Run(fmt.Sprintf("%s/batchnorm=%v/xi=%d", pc.family, pc.bn, pc.xi), func(t *testing.T) { testEntryParity(t, pc.family, pc.bn, pc.xi) })
+	for _, family := range train.Families() {
+		for i, pc := range parityCases[family] {
+			t.Run(fmt.Sprintf("%s/batchnorm=%v/%d", family, pc.bn, i), func(t *testing.T) { testEntryParity(t, family, pc) })
+		}
 	}
 }
 
-func testEntryParity(t *testing.T, family string, bn bool, xi int) {
+func testEntryParity(t *testing.T, family string, pc parityCase) {
+	bn := pc.bn
 	cfg := train.DefaultConfig(family, "fashion-mnist")
 	cfg.Steps, cfg.BatchSize, cfg.LogEvery, cfg.CheckpointEvery = 4, 16, 2, 100
 	cfg.Backbone.BatchNorm = bn
-	cfg.Xi = xi
 	cfg.Backbone.Latent = 8
-	if cfg.QueueSize > 0 {
-		cfg.QueueSize = 64
+	if pc.set != nil {
+		pc.set(cfg)
 	}
 	fam, err := models.Lookup(family)
 	if err != nil {

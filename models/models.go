@@ -10,6 +10,7 @@ package models
 import (
 	"fmt"
 	"maps"
+	"slices"
 
 	"github.com/latentzoo/latentzoo/latent"
 )
@@ -146,7 +147,7 @@ func (l Layer) Params(prefix string) []Param {
 
 // Output is a named output of a Net: the trunk's features passed through Layers.
 type Output struct {
-	Name   string // tensor name, as in DESIGN.md: "mu", "logvar", "z", "image"
+	Name   string // tensor name of the graphs' contract: "mu", "logvar", "z", "image"
 	Layers []Layer
 	// From, when set, names the trunk layer whose result the head reads instead of the
 	// trunk's end (a head on an intermediate layer: deep supervision).
@@ -176,7 +177,9 @@ func (n Net) Params() []Param {
 	return ps
 }
 
-// Validate checks that layer names are unique and shapes chain.
+// Validate checks that layer names are unique, that output heads read known trunk
+// layers, and that shapes chain: every layer's In (and a batch norm's Out) matches the
+// per-example shape it is given, from InShape on.
 func (n Net) Validate() error {
 	seen := map[string]bool{}
 	check := func(l Layer) error {
@@ -205,7 +208,97 @@ func (n Net) Validate() error {
 	if len(n.Outputs) == 0 {
 		return fmt.Errorf("net %s: no outputs", n.Name)
 	}
-	return nil
+	_, err := n.OutShapes()
+	return err
+}
+
+// OutShapes gives the per-example shape of each output of the net, by name, following
+// the shapes from InShape through every layer; it fails where a layer does not fit the
+// shape it is given.
+func (n Net) OutShapes() (map[string][]int, error) {
+	shape := slices.Clone(n.InShape)
+	at := map[string][]int{}
+	var err error
+	for _, l := range n.Trunk {
+		if shape, err = l.OutShape(shape); err != nil {
+			return nil, fmt.Errorf("net %s: %w", n.Name, err)
+		}
+		at[l.Name] = shape
+	}
+	outs := map[string][]int{}
+	for _, o := range n.Outputs {
+		s := shape
+		if o.From != "" {
+			s = at[o.From]
+		}
+		for _, l := range o.Layers {
+			if s, err = l.OutShape(s); err != nil {
+				return nil, fmt.Errorf("net %s output %s: %w", n.Name, o.Name, err)
+			}
+		}
+		outs[o.Name] = s
+	}
+	return outs, nil
+}
+
+// OutShape is the per-example shape the layer gives for input shape in, or an error
+// when the layer does not fit it.
+func (l Layer) OutShape(in []int) ([]int, error) {
+	size := 1
+	for _, d := range in {
+		size *= d
+	}
+	mismatch := func(want string) error {
+		return fmt.Errorf("layer %s (%s): input %v, want %s", l.Name, l.Op, in, want)
+	}
+	switch l.Op {
+	case Conv, ConvTranspose:
+		if len(in) != 3 || in[0] != l.In {
+			return nil, mismatch(fmt.Sprintf("[%d, H, W]", l.In))
+		}
+		side := func(x int) int {
+			if l.Op == Conv {
+				return (x+2*l.Pad-l.Kernel)/max(l.Stride, 1) + 1
+			}
+			return (x-1)*l.Stride - 2*l.Pad + l.Kernel
+		}
+		h, w := side(in[1]), side(in[2])
+		if h <= 0 || w <= 0 {
+			return nil, mismatch("a map the kernel fits")
+		}
+		return []int{l.Out, h, w}, nil
+	case Dense:
+		if len(in) != 1 || in[0] != l.In {
+			return nil, mismatch(fmt.Sprintf("[%d]", l.In))
+		}
+		return []int{l.Out}, nil
+	case BatchNorm:
+		if len(in) == 0 || in[0] != l.Out || l.In != l.Out {
+			return nil, mismatch(fmt.Sprintf("%d channels", l.Out))
+		}
+		return in, nil
+	case LeakyReLU, ReLU, Sigmoid:
+		return in, nil
+	case Flatten:
+		return []int{size}, nil
+	case Unflatten:
+		want := 1
+		for _, d := range l.Shape {
+			want *= d
+		}
+		if size != want {
+			return nil, mismatch(fmt.Sprintf("%d values for %v", want, l.Shape))
+		}
+		return slices.Clone(l.Shape), nil
+	case L2Normalize:
+		if len(in) != 1 {
+			return nil, mismatch("a vector")
+		}
+		return in, nil
+	case Broadcast:
+		return []int{l.Out}, nil
+	}
+	return nil, fmt.Errorf("layer %s: unknown op %q", l.Name, l.Op)
 }
 
 // SpectralNormalize is the weight w of a layer with SpectralNorm (its ONNX layout, Out

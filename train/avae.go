@@ -1,6 +1,9 @@
 package train
 
 import (
+	"flag"
+	"fmt"
+
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // graph-building code reads better unqualified.
 
 	"github.com/latentzoo/latentzoo/models"
@@ -16,13 +19,49 @@ import (
 // updates all four nets from one forward pass; the critic and generator phases each draw
 // their own prior samples z_p (noise is per phase).
 
+// AVAEOptions are AVAE's options.
+type AVAEOptions struct {
+	// Beta weighs the VAE's KL term.
+	Beta float64 `json:"beta"`
+	// Xi is the size of the extra noise input ξ ~ N(0, I), concatenated to the
+	// generator's z in training; 0 (the paper's best row) leaves it out. The generator is
+	// exported at ξ = 0, taking z alone like every decoder.
+	Xi int `json:"xi,omitempty"`
+}
+
+// Validate checks that beta is positive and the noise size not negative.
+func (o *AVAEOptions) Validate(Config) error {
+	switch {
+	case o.Xi < 0:
+		return fmt.Errorf("config: xi must not be negative, got %d", o.Xi)
+	case o.Beta <= 0:
+		return fmt.Errorf("config: avae needs a positive beta, got %g", o.Beta)
+	}
+	return nil
+}
+
+// Flags defines -beta and -xi.
+func (o *AVAEOptions) Flags(fs *flag.FlagSet) {
+	fs.Float64Var(&o.Beta, "beta", o.Beta, "weight of the VAE's KL term")
+	fs.IntVar(&o.Xi, "xi", o.Xi, "size of the generator's extra noise input, 0 for none; exported at zero")
+}
+
 func init() {
-	methods["avae"] = method{
+	register(family{
+		name: "avae",
+		defaults: func(c *Config) {
+			// Plumerault et al. train with DCGAN's Adam (lr 2e-4, beta1 0.5) at batch 64, and
+			// weigh the KL by beta 4 to 20 against 1/2·‖x − x̂‖² on images in [−1, 1]. On
+			// [0, 1] that reconstruction term is twice the summed squared error used here, so
+			// their beta b is b/2 here: 2.5 is their CelebA setting, 5.
+			c.LR, c.Beta1, c.Rec = 2e-4, 0.5, "mse"
+			c.Options = &AVAEOptions{Beta: 2.5}
+		},
 		nets: avaeNets,
 		noise: func(c Config) map[string]int {
 			n := map[string]int{"eps": c.Backbone.Latent, "z_p": c.Backbone.Latent}
-			if c.Xi > 0 {
-				n["xi"] = c.Xi
+			if xi := optionsOf[*AVAEOptions](c).Xi; xi > 0 {
+				n["xi"] = xi
 			}
 			return n
 		},
@@ -32,24 +71,25 @@ func init() {
 			{name: "critic", update: []string{"critic"}, metrics: []string{"critic_acc"}, loss: avaeCriticLoss},
 			{name: "generator", update: []string{"generator"}, metrics: []string{"lz", "lm"}, loss: avaeGeneratorLoss},
 		},
-	}
+	})
 }
 
 // avaeNets are AVAE's four nets: the shared-variance encoder, the VAE decoder, the
 // generator (taking z and, with Xi, its extra noise ξ) and the critic.
 func avaeNets(c Config) []models.Net {
 	b := c.Backbone
-	return []models.Net{b.Encoder(models.SharedVariance), b.Decoder("decoder"), b.NoisyDecoder("generator", c.Xi), b.Critic()}
+	return []models.Net{b.Encoder(models.SharedVariance), b.Decoder("decoder"), b.NoisyDecoder("generator", optionsOf[*AVAEOptions](c).Xi), b.Critic()}
 }
 
 // avaeExported turns trained parameters into the exported nets' (Backbone.Decoder, z
 // alone): with Xi, the generator is exported at ξ = 0, its mean, so that it keeps the
 // decoders' contract; its first layer keeps the rows that read z.
 func avaeExported(c Config, params map[string][]float32) error {
-	if c.Xi == 0 {
+	xi := optionsOf[*AVAEOptions](c).Xi
+	if xi == 0 {
 		return nil
 	}
-	return c.Backbone.DropNoise("generator", c.Xi, params)
+	return c.Backbone.DropNoise("generator", xi, params)
 }
 
 // generate runs the generator on latents z: Gen(z, ξ) with the phase's own draw of ξ when
@@ -57,7 +97,7 @@ func avaeExported(c Config, params map[string][]float32) error {
 // recorded (once per phase).
 func generate(s *stepGraph, z *Node, record bool) netOutputs {
 	in := z
-	if s.cfg.Xi > 0 {
+	if optionsOf[*AVAEOptions](s.cfg).Xi > 0 {
 		in = Concatenate([]*Node{z, s.noise["xi"]}, -1)
 	}
 	if record {
@@ -69,7 +109,7 @@ func generate(s *stepGraph, z *Node, record bool) netOutputs {
 // avaeVAELoss is the VAE's loss, rec(x, Dec(z_q)) + beta·KL(x); it also reports sigma_E,
 // averaged over the latent's dimensions.
 func avaeVAELoss(s *stepGraph) (*Node, map[string]*Node) {
-	loss, metrics := vaeLoss(s)
+	loss, metrics := vaeLoss(s, optionsOf[*AVAEOptions](s.cfg).Beta)
 	metrics["sigma"] = ReduceAllMean(Exp(MulScalar(s.params["encoder/logvar/bias"], 0.5)))
 	return loss, metrics
 }

@@ -118,11 +118,12 @@ func TestAVAEPhasesUpdateTheirNets(t *testing.T) {
 	}
 }
 
-// TestAVAEShortRun trains AVAE 100 steps at batch 32 on the default backend: no loss may
-// turn NaN or infinite (the trainer stops on one), the VAE's reconstruction error must
-// fall, and the critic's accuracy must rise above chance without being perfect over
-// every log window after the first (the generator fools it on some images).
-func TestAVAEShortRun(t *testing.T) {
+// testAVAEShortRun, AVAE's short run in TestShortRuns, trains AVAE 100 steps at batch 32
+// on the default backend: no loss may turn NaN or infinite (the trainer stops on one), the
+// VAE's reconstruction error must fall, and the critic's accuracy must rise above chance
+// without being perfect over every log window after the first (the generator fools it on
+// some images).
+func testAVAEShortRun(t *testing.T) {
 	cfg := DefaultConfig("avae", "fashion-mnist")
 	cfg.Steps, cfg.BatchSize, cfg.LogEvery, cfg.CheckpointEvery = 100, 32, 10, 1000
 	_, recs, took := shortRun(t, cfg)
@@ -159,7 +160,8 @@ func TestAVAEShortRun(t *testing.T) {
 // changes the images), or the comparison would hold for any weights.
 func TestAVAEGeneratorNoise(t *testing.T) {
 	cfg := shortFamilyConfig("avae", 4)
-	cfg.Xi = 3
+	noise := 3
+	optionsOf[*AVAEOptions](cfg).Xi = noise
 	dir, _, _ := shortRun(t, cfg)
 	exported, err := LoadModel(dir)
 	if err != nil {
@@ -176,7 +178,7 @@ func TestAVAEGeneratorNoise(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	noisy := cfg.Backbone.NoisyDecoder("generator", cfg.Xi)
+	noisy := cfg.Backbone.NoisyDecoder("generator", noise)
 	params, err := ck.Params(noisy)
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +198,7 @@ func TestAVAEGeneratorNoise(t *testing.T) {
 		var in []float32
 		for i := range n {
 			in = append(in, z[i*cfg.Backbone.Latent:(i+1)*cfg.Backbone.Latent]...)
-			for range cfg.Xi {
+			for range noise {
 				in = append(in, xi())
 			}
 		}

@@ -6,18 +6,15 @@ import (
 	"github.com/latentzoo/latentzoo/dataset"
 )
 
-// benchFamilies are the families BenchmarkTrainStep measures, side by side.
-var benchFamilies = []string{"vae", "wae", "moca", "introvae", "sintrovae", "asintrovae", "avae", "dcvae", "vaegan"}
-
 // BenchmarkTrainStep measures one training iteration (every phase; the default backbone,
-// each family's defaults on Fashion-MNIST, batch size included) per family on every
-// backend compiled in; it reports images per second.
+// each family's defaults on Fashion-MNIST, batch size included) of every registered
+// family, side by side, on every backend compiled in; it reports images per second.
 func BenchmarkTrainStep(b *testing.B) {
 	data, err := dataset.Load("fashion-mnist", dataset.Train, 32, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, fam := range benchFamilies {
+	for _, fam := range Families() {
 		for _, be := range Backends() {
 			b.Run(fam+"/"+be, func(b *testing.B) {
 				benchTrainStep(b, fam, be, data)

@@ -1,6 +1,8 @@
 package train
 
 import (
+	"flag"
+	"fmt"
 	"math/rand/v2"
 
 	"github.com/gomlx/compute/shapes"
@@ -25,35 +27,127 @@ import (
 //     negatives (its vectors have D's channel count, not the embedding size, and a queue
 //     of patches from other locations would mix locations).
 //   - DC-VAE's D weighs each of its two fake sets by 1/2, as the authors' code does, where
-//     Eq. 4 weighs them 1 each. With spectral norm D's logit margin is small, and at 1 each
-//     the bias settled where every image, real ones too, reads as fake: D's accuracy on real
-//     images fell from 0.96 at step 200 to 0 at step 450 on Fashion-MNIST, and D stopped
-//     shaping the reconstructions. At 1/2 it read 0.98 at step 200 and 0.62 at 450, where
-//     the reconstructions fooled it about as often (0.59 caught): still in the game. Over
-//     a 2,808-step run its accuracy on real images dipped to 0.23 at step 550 and ended
-//     at 0.68, with 0.34 of the reconstructions and 0.99 of the samples caught.
-//     VAE/GAN's D keeps Eq. 4 as written: at 1 each it leans toward "fake" but still
-//     discriminates (over 2,808 steps it ended calling 0.30 of real images real, with 0.96
-//     of the reconstructions and 0.99 of the samples caught).
+//     Eq. 4 weighs them 1 each: with spectral norm D's logit margin is small, and at 1
+//     each its bias settles where every image, real ones too, reads as fake, and D stops
+//     shaping the reconstructions. VAE/GAN's D keeps Eq. 4 as written: at 1 each it leans
+//     toward "fake" but still discriminates. docs/training-notes.md has the measurements.
+
+// DCVAEOptions are DC-VAE's options.
+type DCVAEOptions struct {
+	// Beta weighs the KL term of the IELBO.
+	Beta float64 `json:"beta"`
+	// Temperature divides the similarities of the instance-level contrast.
+	Temperature float64 `json:"temperature,omitempty"`
+	// QueueSize is the number of real-image embeddings kept as negatives, in one queue
+	// per contrastive head.
+	QueueSize int `json:"queue_size,omitempty"`
+	// NoGAN and NoContrastive switch the set-level (GAN) and instance-level
+	// (contrastive) terms off, for the ablations of the paper's Table 1: with
+	// NoContrastive the VAE's pixel reconstruction error (Config.Rec) replaces the
+	// contrastive loss; with both, the run is a VAE. Always written, so that every run
+	// says which row it is.
+	NoGAN         bool `json:"no_gan"`
+	NoContrastive bool `json:"no_contrastive"`
+	// PatchAfter is the step from which the local-patch contrast is added (sec. 4.2).
+	PatchAfter int `json:"patch_after,omitempty"`
+}
+
+// Validate checks the options against the run's batch size.
+func (o *DCVAEOptions) Validate(c Config) error {
+	switch {
+	case o.Temperature <= 0:
+		return fmt.Errorf("config: dcvae needs a positive temperature")
+	case o.QueueSize < c.BatchSize:
+		return fmt.Errorf("config: dcvae's queue (%d) must hold at least one batch (%d)", o.QueueSize, c.BatchSize)
+	case o.PatchAfter < 0:
+		return fmt.Errorf("config: patch_after must not be negative, got %d", o.PatchAfter)
+	case o.Beta < 0:
+		return fmt.Errorf("config: dcvae's beta must not be negative, got %g", o.Beta)
+	}
+	return nil
+}
+
+// Flags defines -beta, -temperature, -queue, -no-gan, -no-contrastive and -patch-after.
+func (o *DCVAEOptions) Flags(fs *flag.FlagSet) {
+	fs.Float64Var(&o.Beta, "beta", o.Beta, "weight of the KL term")
+	fs.Float64Var(&o.Temperature, "temperature", o.Temperature, "temperature of the instance-level contrast")
+	fs.IntVar(&o.QueueSize, "queue", o.QueueSize, "real-image embeddings kept as negatives, per contrastive head")
+	fs.BoolVar(&o.NoGAN, "no-gan", o.NoGAN, "drop the set-level GAN term (an ablation)")
+	fs.BoolVar(&o.NoContrastive, "no-contrastive", o.NoContrastive, "replace the instance-level contrast by the pixel reconstruction error (an ablation; with -no-gan, a VAE)")
+	fs.IntVar(&o.PatchAfter, "patch-after", o.PatchAfter, "step from which the local-patch contrast is added")
+}
+
+// VAEGANOptions are VAE/GAN's options.
+type VAEGANOptions struct {
+	// Beta weighs the KL term of the encoder's loss.
+	Beta float64 `json:"beta"`
+	// Gamma weighs the feature reconstruction error in the decoder's loss (Larsen et
+	// al.'s γ).
+	Gamma float64 `json:"gamma,omitempty"`
+}
+
+// Validate checks that the weights are not negative.
+func (o *VAEGANOptions) Validate(Config) error {
+	if o.Gamma < 0 || o.Beta < 0 {
+		return fmt.Errorf("config: vaegan's gamma and beta must not be negative")
+	}
+	return nil
+}
+
+// Flags defines -beta and -gamma.
+func (o *VAEGANOptions) Flags(fs *flag.FlagSet) {
+	fs.Float64Var(&o.Beta, "beta", o.Beta, "weight of the KL term")
+	fs.Float64Var(&o.Gamma, "gamma", o.Gamma, "weight of the feature reconstruction error in the decoder's loss")
+}
+
+// ganDefaults are the settings DC-VAE's sec. 5.1 trains with: Adam lr 2e-4, betas (0,
+// 0.9), batch 128. VAE/GAN is trained the same way for Table 1's comparison, on the same
+// discriminator with spectral norm (the AutoGAN discriminator DC-VAE adapts has it).
+func ganDefaults(c *Config) {
+	c.LR, c.Beta1, c.Beta2, c.BatchSize = 2e-4, 0, 0.9, 128
+	c.Backbone.SpectralNorm = true
+}
 
 func init() {
 	noise := func(c Config) map[string]int {
 		return map[string]int{"eps": c.Backbone.Latent, "z_p": c.Backbone.Latent}
 	}
-	methods["dcvae"] = method{
+	register(family{
+		name: "dcvae",
+		defaults: func(c *Config) {
+			ganDefaults(c)
+			// A queue of 4096 negatives (the paper's 8096 is for CIFAR-10 on a GPU; supp.
+			// A.3: more is better), local patches after 2000 steps (the paper says "after
+			// certain iterations"). The paper states no temperature and weighs the KL by 1
+			// (Eq. 8); the authors' code uses a temperature of 0.07 and weighs a batch's
+			// summed KL by 1e-6, 1.3e-4 per image at batch 128. Both matter: at KL weight
+			// 1 the latent collapses, and at temperature 1 the contrastive loss barely
+			// falls (docs/training-notes.md).
+			c.Options = &DCVAEOptions{Beta: 1e-4, Temperature: 0.07, QueueSize: 4096, PatchAfter: 2000}
+		},
 		nets:     ganNets,
 		noise:    noise,
 		state:    dcvaeState,
 		schedule: patchSchedule,
 		phases: []phase{
 			{name: "discriminator", update: []string{"discriminator"}, metrics: []string{"d_acc", "d_real", "d_rec", "d_smp", "gan", "contrast"},
-				loss:    dcvaeDiscriminatorLoss,
-				enabled: func(c Config) bool { return !c.NoGAN || !c.NoContrastive }},
+				loss: dcvaeDiscriminatorLoss,
+				enabled: func(c Config) bool {
+					o := optionsOf[*DCVAEOptions](c)
+					return !o.NoGAN || !o.NoContrastive
+				}},
 			{name: "autoencoder", update: []string{"encoder", "decoder"}, metrics: []string{"contrast", "patch", "kl", "rec", "gan"},
 				loss: dcvaeAutoencoderLoss},
 		},
-	}
-	methods["vaegan"] = method{
+	})
+	register(family{
+		name: "vaegan",
+		defaults: func(c *Config) {
+			ganDefaults(c)
+			// Larsen et al. give no γ for this setting: 1 weighs the feature error like
+			// the encoder's.
+			c.Options = &VAEGANOptions{Beta: 1, Gamma: 1}
+		},
 		nets:  ganNets,
 		noise: noise,
 		phases: []phase{
@@ -61,7 +155,7 @@ func init() {
 			{name: "autoencoder", update: []string{"encoder", "decoder"}, metrics: []string{"feature", "kl", "rec", "gan"},
 				loss: vaeganAutoencoderLoss},
 		},
-	}
+	})
 }
 
 // ganNets are the encoder, the decoder and the discriminator.
@@ -77,11 +171,12 @@ const queueMidName = "queue_mid"
 // dcvaeState is DC-VAE's two queues of QueueSize embeddings, random unit vectors at
 // step 0 as in MoCo.
 func dcvaeState(c Config) []stateVar {
+	size := optionsOf[*DCVAEOptions](c).QueueSize
 	var vs []stateVar
 	for _, name := range []string{queueName, queueMidName} {
-		vs = append(vs, stateVar{name: name, shape: []int{c.QueueSize, models.EmbedSize},
+		vs = append(vs, stateVar{name: name, shape: []int{size, models.EmbedSize},
 			init: func(_ map[string][]float32, r *rand.Rand) []float32 {
-				return randomUnitRows(r, c.QueueSize, models.EmbedSize)
+				return randomUnitRows(r, size, models.EmbedSize)
 			}})
 	}
 	return vs
@@ -93,7 +188,7 @@ func dcvaeState(c Config) []stateVar {
 // the run's seed and the step alone, so that a resumed run draws the same.
 func patchSchedule(c Config, step, _ int64) map[string]float64 {
 	on := 0.0
-	if step >= int64(c.PatchAfter) {
+	if step >= int64(optionsOf[*DCVAEOptions](c).PatchAfter) {
 		on = 1
 	}
 	side := c.Backbone.MidSide()
@@ -140,18 +235,19 @@ func discriminate(s *stepGraph, x *Node, record bool) netOutputs {
 // of the detached reconstructions, unless NoContrastive. It reports D's accuracies (0
 // without the GAN term) and each term.
 func dcvaeDiscriminatorLoss(s *stepGraph) (*Node, map[string]*Node) {
+	o := optionsOf[*DCVAEOptions](s.cfg)
 	f := decode(s, false)
 	realOut := discriminate(s, s.images, true)
 	rec := discriminate(s, f.recon, false)
 	zero := ScalarZero(s.images.Graph(), s.images.DType())
 	gan, contrast := zero, zero
 	metrics := map[string]*Node{"d_acc": zero, "d_real": zero, "d_rec": zero, "d_smp": zero}
-	if !s.cfg.NoGAN {
+	if !o.NoGAN {
 		smp := discriminate(s, f.samples, false)
 		gan = ganDiscriminatorLoss(realOut.Out["logit"], 0.5, rec.Out["logit"], smp.Out["logit"])
 		metrics = discriminatorAccuracies(realOut.Out["logit"], rec.Out["logit"], smp.Out["logit"])
 	}
-	if !s.cfg.NoContrastive {
+	if !o.NoContrastive {
 		contrast, _ = instanceContrast(s, realOut, rec)
 	}
 	metrics["gan"], metrics["contrast"] = gan, contrast
@@ -163,6 +259,7 @@ func dcvaeDiscriminatorLoss(s *stepGraph) (*Node, map[string]*Node) {
 // the generator side of Eq. 4 on G(z_q) and G(z_p), unless NoGAN. The batch's real
 // embeddings go into the queues. It also reports the pixel reconstruction error.
 func dcvaeAutoencoderLoss(s *stepGraph) (*Node, map[string]*Node) {
+	o := optionsOf[*DCVAEOptions](s.cfg)
 	f := decode(s, true)
 	mu, logvar := f.enc.Out["mu"], f.enc.Out["logvar"]
 	kl := ReduceAllMean(klDivergence(mu, logvar))
@@ -170,20 +267,20 @@ func dcvaeAutoencoderLoss(s *stepGraph) (*Node, map[string]*Node) {
 	zero := ScalarZero(s.images.Graph(), s.images.DType())
 	gan, contrast, patch := zero, zero, zero
 	var realOut, recon netOutputs
-	if !s.cfg.NoGAN || !s.cfg.NoContrastive {
+	if !o.NoGAN || !o.NoContrastive {
 		realOut, recon = discriminate(s, s.images, false), discriminate(s, f.recon, false)
 	}
 	fidelity := rec
-	if !s.cfg.NoContrastive {
+	if !o.NoContrastive {
 		contrast, patch = instanceContrast(s, realOut, recon)
 		fidelity = contrast
 		s.setState(queueName, enqueue(s.state[queueName], StopGradient(realOut.Out["embed"])))
 		s.setState(queueMidName, enqueue(s.state[queueMidName], StopGradient(realOut.Out["embed_mid"])))
 	}
-	if !s.cfg.NoGAN {
+	if !o.NoGAN {
 		gan = ganGeneratorLoss(recon.Out["logit"], discriminate(s, f.samples, false).Out["logit"])
 	}
-	loss := Add(Add(fidelity, MulScalar(kl, s.cfg.Beta)), gan)
+	loss := Add(Add(fidelity, MulScalar(kl, o.Beta)), gan)
 	return loss, map[string]*Node{"contrast": contrast, "patch": patch, "kl": kl, "rec": rec, "gan": gan}
 }
 
@@ -194,7 +291,7 @@ func dcvaeAutoencoderLoss(s *stepGraph) (*Node, map[string]*Node) {
 // step's location "patch_loc". The authors weigh the heads equally (1/number of layers);
 // the paper gives no weights. It also returns the patch term alone.
 func instanceContrast(s *stepGraph, realOut, recon netOutputs) (loss, patch *Node) {
-	t := s.cfg.Temperature
+	t := optionsOf[*DCVAEOptions](s.cfg).Temperature
 	last := instanceLoss(recon.Out["embed"], realOut.Out["embed"], s.state[queueName], t)
 	mid := instanceLoss(recon.Out["embed_mid"], realOut.Out["embed_mid"], s.state[queueMidName], t)
 	loc := s.scalars["patch_loc"]
@@ -291,14 +388,15 @@ func vaeganDiscriminatorLoss(s *stepGraph) (*Node, map[string]*Node) {
 	return ganDiscriminatorLoss(realLogit, 1, rec, smp), discriminatorAccuracies(realLogit, rec, smp)
 }
 
-// vaeganAutoencoderLoss is VAE/GAN's encoder and decoder losses in one (METHODS.md,
-// Larsen et al.): the encoder minimises beta·KL + ‖F_D(x) − F_D(G(z_q))‖², the decoder
-// γ·‖F_D(x) − F_D(G(z_q))‖² plus the generator side of Eq. 4 on G(z_q) and G(z_p). The
-// two differ, so G(z_q) is decoded twice with the same values: once with the decoder's
-// weights detached (its gradient reaches the encoder alone) and once from a detached z_q
-// (the decoder alone). The feature error is summed over D's last feature map and
-// averaged over the batch; the pixel error is reported beside it.
+// vaeganAutoencoderLoss is VAE/GAN's encoder and decoder losses in one (Larsen et al.):
+// the encoder minimises beta·KL + ‖F_D(x) − F_D(G(z_q))‖², the decoder γ·‖F_D(x) −
+// F_D(G(z_q))‖² plus the generator side of Eq. 4 on G(z_q) and G(z_p). The two differ, so
+// G(z_q) is decoded twice with the same values: once with the decoder's weights detached
+// (its gradient reaches the encoder alone) and once from a detached z_q (the decoder
+// alone). The feature error is summed over D's last feature map and averaged over the
+// batch; the pixel error is reported beside it.
 func vaeganAutoencoderLoss(s *stepGraph) (*Node, map[string]*Node) {
+	o := optionsOf[*VAEGANOptions](s.cfg)
 	enc := s.forward("encoder", s.images)
 	mu, logvar := enc.Out["mu"], enc.Out["logvar"]
 	z := reparameterize(mu, logvar, s.noise["eps"])
@@ -316,7 +414,7 @@ func vaeganAutoencoderLoss(s *stepGraph) (*Node, map[string]*Node) {
 	featG := featureError(realFeatures, recon.Out["features"])
 	gan := ganGeneratorLoss(recon.Out["logit"], discriminate(s, samples, false).Out["logit"])
 	kl := ReduceAllMean(klDivergence(mu, logvar))
-	loss := Add(Add(MulScalar(kl, s.cfg.Beta), featE), Add(MulScalar(featG, s.cfg.Gamma), gan))
+	loss := Add(Add(MulScalar(kl, o.Beta), featE), Add(MulScalar(featG, o.Gamma), gan))
 	rec := ReduceAllMean(reconstructionError(s.cfg.Rec, dec, "image", s.images))
 	return loss, map[string]*Node{"feature": featG, "kl": kl, "rec": rec, "gan": gan}
 }

@@ -146,7 +146,7 @@ func TestPatchVectorsPairOneLocation(t *testing.T) {
 	}
 
 	cfg := DefaultConfig("dcvae", "fashion-mnist")
-	cfg.PatchAfter = 10
+	optionsOf[*DCVAEOptions](cfg).PatchAfter = 10
 	side := cfg.Backbone.MidSide()
 	seen := map[float64]bool{}
 	for step := int64(0); step < 40; step++ {
@@ -392,7 +392,9 @@ func TestGANPhasesUpdateTheirNets(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := shortFamilyConfig(tc.family, 2)
 			cfg.Backbone.BatchNorm = true
-			cfg.NoGAN, cfg.NoContrastive = tc.noGAN, tc.noCont
+			if o, ok := cfg.Options.(*DCVAEOptions); ok {
+				o.NoGAN, o.NoContrastive = tc.noGAN, tc.noCont
+			}
 			tr := freshTrainer(t, cfg, data)
 			var names []string
 			for _, p := range tr.plans {
@@ -428,58 +430,55 @@ func TestGANPhasesUpdateTheirNets(t *testing.T) {
 	}
 }
 
-// TestGANShortRuns trains DC-VAE and VAE/GAN 150 steps on Fashion-MNIST at batch 32 on
-// the default backend, with a smaller backbone, DC-VAE's local patches from step 75: no
-// loss may turn NaN (the trainer stops on one), and the discriminator's accuracy must
-// leave chance (above 0.6 in some window). DC-VAE's contrastive loss must fall by a tenth
-// from the first log window to the last. VAE/GAN's pixel reconstruction error, which it
-// does not minimise directly, must fall by a fifth; its feature error is no measure of
-// progress, since D's features grow as D trains (3 to 43 over 200 steps when measured).
-// DC-VAE's latent must stay in use (its KL above 10 nats in the last window; at Eq. 8's
-// KL weight of 1 it fell to 0.2 by step 100 at batch 128), and its D must call most real
-// images real in the last window (with the fake sets weighed 1 each it called them all
-// fake). Its pixel error is logged but
-// not asserted: the contrast does not pull pixels (it rose over 200 steps at temperature 1).
-func TestGANShortRuns(t *testing.T) {
-	for _, family := range []string{"dcvae", "vaegan"} {
-		t.Run(family, func(t *testing.T) {
-			cfg := DefaultConfig(family, "fashion-mnist")
-			cfg.Steps, cfg.BatchSize, cfg.LogEvery, cfg.CheckpointEvery = 150, 32, 15, 1000
-			cfg.Backbone.Widths = []int{16, 32, 64}
-			if family == "dcvae" {
-				cfg.QueueSize, cfg.PatchAfter = 512, 75
-			}
-			_, recs, took := shortRun(t, cfg)
-			first, last := recs[0], recs[len(recs)-1]
-			var accs []float64
-			hi := 0.0
-			for _, r := range recs {
-				a := r.Metrics["discriminator/d_acc"]
-				accs = append(accs, a)
-				hi = math.Max(hi, a)
-			}
-			fidelity := map[string]string{"dcvae": "autoencoder/contrast", "vaegan": "autoencoder/feature"}[family]
-			t.Logf("%d steps in %s, %.0f img/s; %s %.3f → %.3f, kl %.3f → %.3f, rec %.1f → %.1f, gan %.3f → %.3f, patch %.3f → %.3f; D accuracy %.3v, on real images at the end %.3f",
-				cfg.Steps, took.Round(time.Second), last.ImgPerS, fidelity, first.Metrics[fidelity], last.Metrics[fidelity],
-				first.Metrics["autoencoder/kl"], last.Metrics["autoencoder/kl"],
-				first.Metrics["autoencoder/rec"], last.Metrics["autoencoder/rec"], first.Metrics["autoencoder/gan"], last.Metrics["autoencoder/gan"],
-				first.Metrics["autoencoder/patch"], last.Metrics["autoencoder/patch"], accs, last.Metrics["discriminator/d_real"])
-			if hi <= 0.6 {
-				t.Errorf("D accuracy %.3v never left chance", accs)
-			}
-			want := map[string]struct {
-				metric string
-				factor float64
-			}{"dcvae": {"autoencoder/contrast", 0.9}, "vaegan": {"autoencoder/rec", 0.8}}[family]
-			if !(last.Metrics[want.metric] < want.factor*first.Metrics[want.metric]) {
-				t.Errorf("%s went from %.3f to %.3f, want below %g times its start", want.metric, first.Metrics[want.metric], last.Metrics[want.metric], want.factor)
-			}
-			if kl := last.Metrics["autoencoder/kl"]; family == "dcvae" && !(kl > 10) {
-				t.Errorf("KL %.3f nats in the last window: the latent collapsed", kl)
-			}
-			if real := last.Metrics["discriminator/d_real"]; family == "dcvae" && !(real > 0.5) {
-				t.Errorf("D calls %.3f of the real images real in the last window: it reads every image as fake", real)
-			}
-		})
+// testGANShortRun, DC-VAE's and VAE/GAN's short run in TestShortRuns, trains family 150
+// steps on Fashion-MNIST at batch 32 on the default backend, with a smaller backbone,
+// DC-VAE's local patches from step 75: no loss may turn NaN (the trainer stops on one),
+// and the discriminator's accuracy must leave chance (above 0.6 in some window). DC-VAE's
+// contrastive loss must fall by a tenth from the first log window to the last. VAE/GAN's
+// pixel reconstruction error, which it does not minimise directly, must fall by a fifth;
+// its feature error is no measure of progress, since D's features grow as D trains (3 to
+// 43 over 200 steps when measured). DC-VAE's latent must stay in use (its KL above 10 nats
+// in the last window; at Eq. 8's KL weight of 1 it fell to 0.2 by step 100 at batch 128),
+// and its D must call most real images real in the last window (with the fake sets weighed
+// 1 each it called them all fake). Its pixel error is logged but not asserted: the
+// contrast does not pull pixels (it rose over 200 steps at temperature 1).
+func testGANShortRun(t *testing.T, family string) {
+	cfg := DefaultConfig(family, "fashion-mnist")
+	cfg.Steps, cfg.BatchSize, cfg.LogEvery, cfg.CheckpointEvery = 150, 32, 15, 1000
+	cfg.Backbone.Widths = []int{16, 32, 64}
+	if family == "dcvae" {
+		o := optionsOf[*DCVAEOptions](cfg)
+		o.QueueSize, o.PatchAfter = 512, 75
+	}
+	_, recs, took := shortRun(t, cfg)
+	first, last := recs[0], recs[len(recs)-1]
+	var accs []float64
+	hi := 0.0
+	for _, r := range recs {
+		a := r.Metrics["discriminator/d_acc"]
+		accs = append(accs, a)
+		hi = math.Max(hi, a)
+	}
+	fidelity := map[string]string{"dcvae": "autoencoder/contrast", "vaegan": "autoencoder/feature"}[family]
+	t.Logf("%d steps in %s, %.0f img/s; %s %.3f → %.3f, kl %.3f → %.3f, rec %.1f → %.1f, gan %.3f → %.3f, patch %.3f → %.3f; D accuracy %.3v, on real images at the end %.3f",
+		cfg.Steps, took.Round(time.Second), last.ImgPerS, fidelity, first.Metrics[fidelity], last.Metrics[fidelity],
+		first.Metrics["autoencoder/kl"], last.Metrics["autoencoder/kl"],
+		first.Metrics["autoencoder/rec"], last.Metrics["autoencoder/rec"], first.Metrics["autoencoder/gan"], last.Metrics["autoencoder/gan"],
+		first.Metrics["autoencoder/patch"], last.Metrics["autoencoder/patch"], accs, last.Metrics["discriminator/d_real"])
+	if hi <= 0.6 {
+		t.Errorf("D accuracy %.3v never left chance", accs)
+	}
+	want := map[string]struct {
+		metric string
+		factor float64
+	}{"dcvae": {"autoencoder/contrast", 0.9}, "vaegan": {"autoencoder/rec", 0.8}}[family]
+	if !(last.Metrics[want.metric] < want.factor*first.Metrics[want.metric]) {
+		t.Errorf("%s went from %.3f to %.3f, want below %g times its start", want.metric, first.Metrics[want.metric], last.Metrics[want.metric], want.factor)
+	}
+	if kl := last.Metrics["autoencoder/kl"]; family == "dcvae" && !(kl > 10) {
+		t.Errorf("KL %.3f nats in the last window: the latent collapsed", kl)
+	}
+	if real := last.Metrics["discriminator/d_real"]; family == "dcvae" && !(real > 0.5) {
+		t.Errorf("D calls %.3f of the real images real in the last window: it reads every image as fake", real)
 	}
 }

@@ -44,8 +44,9 @@ func termsFrom(in []*Node) introTerms {
 // TestIntroLossesByHand checks each introspective loss on the terms of two images.
 func TestIntroLossesByHand(t *testing.T) {
 	// s = 1/(C·H·W) = 1/4; β_rec 2, β_kl 0.5, β_neg 0.5, m 10, α 1, γ 1.5, γ_r 0.25.
-	c := Config{Backbone: models.Backbone{Channels: 1, Resolution: 2}, BetaRec: 2, Beta: 0.5, BetaNeg: 0.5,
-		Margin: 10, Alpha: 1, Gamma: 1.5, GammaR: 0.25}
+	ci := &IntroVAEOptions{BetaRec: 2, Beta: 0.5, BetaNeg: 0.5, Margin: 10}
+	c := Config{Family: "sintrovae", Backbone: models.Backbone{Channels: 1, Resolution: 2},
+		Options: &SoftIntroVAEOptions{BetaRec: 2, Beta: 0.5, BetaNeg: 0.5, Alpha: 1, Gamma: 1.5, GammaR: 0.25}}
 	e := math.Exp
 	for _, tc := range []struct {
 		name string
@@ -54,9 +55,9 @@ func TestIntroLossesByHand(t *testing.T) {
 	}{
 		// β_rec·6 + β_kl·2 = 13. Hinges [10−12, 10−6]⁺ = [0, 4] (mean 2) and [10−9, 10−20]⁺
 		// = [1, 0] (mean 0.5), weighed by β_neg: 13 + 0.5·2.5.
-		{"introvae encoder", 13 + 0.5*2.5, func(t introTerms) *Node { return introEncoderLoss(c, t) }},
+		{"introvae encoder", 13 + 0.5*2.5, func(t introTerms) *Node { return introEncoderLoss(ci, t) }},
 		// β_rec·6 + β_neg·(9 + 14.5).
-		{"introvae decoder", 12 + 0.5*23.5, func(t introTerms) *Node { return introDecoderLoss(c, t) }},
+		{"introvae decoder", 12 + 0.5*23.5, func(t introTerms) *Node { return introDecoderLoss(ci, t) }},
 		// s·13, then 1/(2α)·mean exp(−α·s·(β_rec·rec_s + β_neg·KL_s)) per kind of fake:
 		// reconstructions 2·[2, 6] + 0.5·[12, 6] = [10, 15], generations 2·[4, 0] +
 		// 0.5·[9, 20] = [12.5, 10], each times −1/4 in the exponent.
@@ -317,11 +318,12 @@ func TestASDistanceIsStable(t *testing.T) {
 // and so must their gradients.
 func TestSoftLossesAreStableAtExtremeELBOs(t *testing.T) {
 	c := DefaultConfig("sintrovae", "fashion-mnist")
-	a := c.Alpha * imageScale(c)
+	o := softOptions(c)
+	a := o.Alpha * imageScale(c)
 	huge := float32(math.MaxFloat32)
 	fakeKL := []float32{0, 1, 1e4, 1e30, huge}
 	// exp(−a·β_neg·KL) for KL 0, 1, 1e4 and (underflowing) 1e30 and the largest float32.
-	wantExp := (1 + math.Exp(-a*c.BetaNeg) + math.Exp(-a*c.BetaNeg*1e4)) / 5
+	wantExp := (1 + math.Exp(-a*o.BetaNeg) + math.Exp(-a*o.BetaNeg*1e4)) / 5
 	terms := func(in []*Node) introTerms {
 		zero := ZerosLike(in[0])
 		return introTerms{rec: zero, kl: zero, fakeKL: [2]*Node{in[0], in[0]}, fakeRec: [2]*Node{zero, in[1]}}
@@ -353,8 +355,8 @@ func TestSoftLossesAreStableAtExtremeELBOs(t *testing.T) {
 // TestAnnealing follows AS-IntroVAE's c = min(5i/T, 1) and the warm-up of its moving
 // average's decay, as the method's schedule gives them.
 func TestAnnealing(t *testing.T) {
-	sched := methods["asintrovae"].schedule
-	cfg := Config{EMADecay: 0.999}
+	sched := families["asintrovae"].schedule
+	cfg := Config{Family: "asintrovae", Options: &ASIntroVAEOptions{EMADecay: 0.999}}
 	for _, tc := range []struct {
 		step, total int64
 		c, decay    float64
@@ -421,12 +423,12 @@ func TestIntroPhasesUpdateTheirNet(t *testing.T) {
 				if len(changed[net]) == 0 {
 					t.Errorf("phase %s changed none of its own weights", net)
 				}
-				if !methods[fam].exportAverage {
+				if !families[fam].exportAverage {
 					continue
 				}
 				// The moving average of each of the net's weights: d·(old average) +
 				// (1−d)·(new weight), d the decay at step 0.
-				d := averageDecay(cfg.EMADecay, 0)
+				d := averageDecay(optionsOf[*ASIntroVAEOptions](cfg).EMADecay, 0)
 				for p, ok := range trainable {
 					if !ok || !strings.HasPrefix(p, net+"/") {
 						continue
@@ -443,53 +445,50 @@ func TestIntroPhasesUpdateTheirNet(t *testing.T) {
 	}
 }
 
-// TestIntroShortRuns trains each introspective family 100 steps at batch 32 on the default
-// backend: no loss may turn NaN or infinite (the trainer stops on one), the real images'
-// reconstruction error must fall, and the model loaded for export must hold the moving
-// average of the weights exactly when the family exports it.
-func TestIntroShortRuns(t *testing.T) {
-	for _, fam := range introFamilies {
-		t.Run(fam, func(t *testing.T) {
-			cfg := DefaultConfig(fam, "fashion-mnist")
-			cfg.Steps, cfg.BatchSize, cfg.LogEvery, cfg.CheckpointEvery = 100, 32, 20, 1000
-			dir, recs, took := shortRun(t, cfg)
-			first, last := recs[0], recs[len(recs)-1]
-			t.Logf("%s: %d steps in %s; encoder rec %.1f → %.1f, KL %.2f → %.2f, KL of generations %.2f → %.2f; %.0f img/s",
-				fam, cfg.Steps, took.Round(time.Second), first.Metrics["encoder/rec"], last.Metrics["encoder/rec"],
-				first.Metrics["encoder/kl"], last.Metrics["encoder/kl"], first.Metrics["encoder/kl_gen"], last.Metrics["encoder/kl_gen"], last.ImgPerS)
-			if !(last.Metrics["encoder/rec"] < 0.8*first.Metrics["encoder/rec"]) {
-				t.Errorf("reconstruction error went from %.1f to %.1f", first.Metrics["encoder/rec"], last.Metrics["encoder/rec"])
+// testIntroShortRun, the introspective families' short run in TestShortRuns, trains fam
+// 100 steps at batch 32 on the default backend: no loss may turn NaN or infinite (the
+// trainer stops on one), the real images' reconstruction error must fall, and the model
+// loaded for export must hold the moving average of the weights exactly when the family
+// exports it.
+func testIntroShortRun(t *testing.T, fam string) {
+	cfg := DefaultConfig(fam, "fashion-mnist")
+	cfg.Steps, cfg.BatchSize, cfg.LogEvery, cfg.CheckpointEvery = 100, 32, 20, 1000
+	dir, recs, took := shortRun(t, cfg)
+	first, last := recs[0], recs[len(recs)-1]
+	t.Logf("%s: %d steps in %s; encoder rec %.1f → %.1f, KL %.2f → %.2f, KL of generations %.2f → %.2f; %.0f img/s",
+		fam, cfg.Steps, took.Round(time.Second), first.Metrics["encoder/rec"], last.Metrics["encoder/rec"],
+		first.Metrics["encoder/kl"], last.Metrics["encoder/kl"], first.Metrics["encoder/kl_gen"], last.Metrics["encoder/kl_gen"], last.ImgPerS)
+	if !(last.Metrics["encoder/rec"] < 0.8*first.Metrics["encoder/rec"]) {
+		t.Errorf("reconstruction error went from %.1f to %.1f", first.Metrics["encoder/rec"], last.Metrics["encoder/rec"])
+	}
+	m, err := LoadModel(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := LoadCheckpoint(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	average := families[fam].exportAverage
+	for _, n := range m.Nets {
+		for _, p := range n.Params() {
+			want := ck.Tensors[p.Name]
+			if average && p.Trainable() {
+				want = ck.Tensors[statePrefix+emaPrefix+p.Name]
 			}
-			m, err := LoadModel(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ck, err := LoadCheckpoint(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			average := methods[fam].exportAverage
-			for _, n := range m.Nets {
-				for _, p := range n.Params() {
-					want := ck.Tensors[p.Name]
-					if average && p.Trainable() {
-						want = ck.Tensors[statePrefix+emaPrefix+p.Name]
-					}
-					for i, v := range m.Params[p.Name] {
-						if v != want[i] {
-							t.Fatalf("%s[%d] = %v, want %v (moving average: %v)", p.Name, i, v, want[i], average && p.Trainable())
-						}
-					}
+			for i, v := range m.Params[p.Name] {
+				if v != want[i] {
+					t.Fatalf("%s[%d] = %v, want %v (moving average: %v)", p.Name, i, v, want[i], average && p.Trainable())
 				}
 			}
-			if average {
-				// The average lags the weights, so it differs from them.
-				w := "decoder/fc/weight"
-				if maxAbsDiff32(ck.Tensors[w], ck.Tensors[statePrefix+emaPrefix+w]) == 0 {
-					t.Errorf("the moving average of %s equals the weights", w)
-				}
-			}
-		})
+		}
+	}
+	if average {
+		// The average lags the weights, so it differs from them.
+		w := "decoder/fc/weight"
+		if maxAbsDiff32(ck.Tensors[w], ck.Tensors[statePrefix+emaPrefix+w]) == 0 {
+			t.Errorf("the moving average of %s equals the weights", w)
+		}
 	}
 }
 

@@ -8,9 +8,11 @@ import (
 )
 
 // The layers here use only ops whose gradients are right in GoMLX v0.28.8 and that the
-// ONNX Runtime backend implements (see shared/GOMLX.md): convolutions are written as
-// im2col with plain (unit-stride) slices, concatenation and one matrix product, instead
-// of Convolve, whose input gradient is wrong for even kernels.
+// ONNX Runtime backend implements. Convolve's input gradient is wrong for even kernels
+// (in GoMLX's graph code, so on every backend) and is built with input dilation, which
+// ONNX Conv lacks; the gradient of a strided Slice uses interior padding, which ONNX Pad
+// lacks. So convolutions are written as im2col with plain (unit-stride) slices,
+// concatenation and one matrix product.
 
 // Inside training graphs images are NHWC, so that every tap of an im2col copies whole
 // channel vectors; nets convert from and to the NCHW of the ONNX contract at their ends.

@@ -1,6 +1,8 @@
 package train
 
 import (
+	"flag"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -14,26 +16,95 @@ import (
 // (Arora et al.), whose contrastive term matches the latents to the uniform
 // distribution on the sphere through a momentum encoder and a queue of keys.
 
+// WAEOptions are WAE-MMD's options.
+type WAEOptions struct {
+	// Lambda weighs the MMD between the latents and the prior.
+	Lambda float64 `json:"lambda,omitempty"`
+}
+
+// Validate checks that the MMD's weight is not negative.
+func (o *WAEOptions) Validate(Config) error {
+	if o.Lambda < 0 {
+		return fmt.Errorf("config: lambda must not be negative")
+	}
+	return nil
+}
+
+// Flags defines -lambda.
+func (o *WAEOptions) Flags(fs *flag.FlagSet) {
+	fs.Float64Var(&o.Lambda, "lambda", o.Lambda, "weight of the MMD between the latents and the prior")
+}
+
+// MoCAOptions are MoCA's options.
+type MoCAOptions struct {
+	// Lambda weighs the contrastive term L_c.
+	Lambda float64 `json:"lambda,omitempty"`
+	// Temperature divides the similarities of the contrastive term.
+	Temperature float64 `json:"temperature,omitempty"`
+	// QueueSize is the number of recent keys kept as negatives (the dictionary).
+	QueueSize int `json:"queue_size,omitempty"`
+	// Momentum is the base momentum of the momentum encoder, raised to 1 along a cosine
+	// schedule.
+	Momentum float64 `json:"momentum,omitempty"`
+}
+
+// Validate checks the options against the run's batch size.
+func (o *MoCAOptions) Validate(c Config) error {
+	switch {
+	case o.Lambda < 0:
+		return fmt.Errorf("config: lambda must not be negative")
+	case o.Temperature <= 0:
+		return fmt.Errorf("config: moca needs a positive temperature")
+	case o.QueueSize < c.BatchSize:
+		return fmt.Errorf("config: moca's queue (%d) must hold at least one batch (%d)", o.QueueSize, c.BatchSize)
+	case o.Momentum < 0 || o.Momentum >= 1:
+		return fmt.Errorf("config: momentum must be in [0, 1), got %g", o.Momentum)
+	}
+	return nil
+}
+
+// Flags defines -lambda, -temperature, -queue and -momentum.
+func (o *MoCAOptions) Flags(fs *flag.FlagSet) {
+	fs.Float64Var(&o.Lambda, "lambda", o.Lambda, "weight of the contrastive term")
+	fs.Float64Var(&o.Temperature, "temperature", o.Temperature, "temperature of the contrastive term")
+	fs.IntVar(&o.QueueSize, "queue", o.QueueSize, "keys kept as negatives (the dictionary size)")
+	fs.Float64Var(&o.Momentum, "momentum", o.Momentum, "base momentum of the momentum encoder, raised to 1 on a cosine schedule")
+}
+
 func init() {
-	methods["wae"] = method{
+	register(family{
+		name: "wae",
+		defaults: func(c *Config) {
+			// Tolstikhin et al.'s MNIST setting: squared error, lambda 10.
+			c.Rec = "mse"
+			c.Options = &WAEOptions{Lambda: 10}
+		},
 		nets: func(c Config) []models.Net {
 			return []models.Net{c.Backbone.Encoder(models.Deterministic), c.Backbone.Decoder("decoder")}
 		},
 		noise:  func(c Config) map[string]int { return map[string]int{"z_p": c.Backbone.Latent} },
 		phases: []phase{{name: "wae", update: []string{"encoder", "decoder"}, metrics: []string{"mmd", "rec"}, loss: waeLoss}},
-	}
-	methods["moca"] = method{
+	})
+	register(family{
+		name: "moca",
+		defaults: func(c *Config) {
+			// Arora et al.: squared error, a temperature well under 1, a dictionary in the
+			// thousands, base momentum 0.99, lambda proportional to the pixel count.
+			c.Rec = "mse"
+			pixels := float64(c.Backbone.Resolution * c.Backbone.Resolution * c.Backbone.Channels)
+			c.Options = &MoCAOptions{Lambda: pixels / 100, Temperature: 0.1, QueueSize: 8192, Momentum: 0.99}
+		},
 		nets: func(c Config) []models.Net {
 			return []models.Net{c.Backbone.Encoder(models.Spherical), c.Backbone.Decoder("decoder")}
 		},
 		noise: func(Config) map[string]int { return nil },
 		state: mocaState,
 		schedule: func(c Config, step, total int64) map[string]float64 {
-			return map[string]float64{"momentum": cosineMomentum(c.Momentum, step, total)}
+			return map[string]float64{"momentum": cosineMomentum(optionsOf[*MoCAOptions](c).Momentum, step, total)}
 		},
 		phases: []phase{{name: "moca", update: []string{"encoder", "decoder"}, metrics: []string{"contrast", "rec", "positive"},
 			loss: mocaLoss, after: mocaAfter}},
-	}
+	})
 }
 
 // imqScales are the scales s of WAE-MMD's inverse multiquadratic kernels, C = 2·d·s.
@@ -44,7 +115,7 @@ func waeLoss(s *stepGraph) (*Node, map[string]*Node) {
 	z := s.forward("encoder", s.images).Out["z"]
 	rec := ReduceAllMean(reconstructionError(s.cfg.Rec, s.forward("decoder", z), "image", s.images))
 	mmd := mmdIMQ(z, s.noise["z_p"], imqScales)
-	return Add(rec, MulScalar(mmd, s.cfg.Lambda)), map[string]*Node{"mmd": mmd, "rec": rec}
+	return Add(rec, MulScalar(mmd, optionsOf[*WAEOptions](s.cfg).Lambda)), map[string]*Node{"mmd": mmd, "rec": rec}
 }
 
 // imqKernel is Σ_s C_s/(C_s + ‖a_i − b_j‖²), C_s = 2·d·s, for every pair of rows: [n, m].
@@ -94,6 +165,7 @@ const (
 // mocaState is MoCA's momentum encoder (a copy of the encoder's trainable weights at
 // step 0) and its queue of QueueSize keys (random unit vectors at step 0, as in MoCo).
 func mocaState(c Config) []stateVar {
+	size := optionsOf[*MoCAOptions](c).QueueSize
 	enc := c.Backbone.Encoder(models.Spherical)
 	var vs []stateVar
 	for _, p := range enc.Params() {
@@ -107,8 +179,8 @@ func mocaState(c Config) []stateVar {
 			}})
 	}
 	d := c.Backbone.Latent
-	vs = append(vs, stateVar{name: queueName, shape: []int{c.QueueSize, d}, init: func(_ map[string][]float32, r *rand.Rand) []float32 {
-		return randomUnitRows(r, c.QueueSize, d)
+	vs = append(vs, stateVar{name: queueName, shape: []int{size, d}, init: func(_ map[string][]float32, r *rand.Rand) []float32 {
+		return randomUnitRows(r, size, d)
 	}})
 	return vs
 }
@@ -156,14 +228,15 @@ func emaParams(s *stepGraph) map[string]*Node {
 // of the momentum encoder as positives and the queue as negatives. The batch's keys go
 // into the queue.
 func mocaLoss(s *stepGraph) (*Node, map[string]*Node) {
+	o := optionsOf[*MoCAOptions](s.cfg)
 	z := s.forward("encoder", s.images).Out["z"]
 	keys := StopGradient(s.forwardWith("encoder", emaParams(s), s.images).Out["z"])
 	queue := s.state[queueName]
 	rec := ReduceAllMean(reconstructionError(s.cfg.Rec, s.forward("decoder", z), "image", s.images))
-	lc := contrastiveLoss(z, keys, queue, s.cfg.Temperature)
+	lc := contrastiveLoss(z, keys, queue, o.Temperature)
 	s.setState(queueName, enqueue(queue, keys))
 	positive := ReduceAllMean(ReduceSum(Mul(z, keys), -1))
-	return Add(rec, MulScalar(lc, s.cfg.Lambda)), map[string]*Node{"contrast": lc, "rec": rec, "positive": positive}
+	return Add(rec, MulScalar(lc, o.Lambda)), map[string]*Node{"contrast": lc, "rec": rec, "positive": positive}
 }
 
 // mocaAfter moves the momentum encoder towards the encoder's new weights.

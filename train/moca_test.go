@@ -148,7 +148,7 @@ func TestMocaStepUpdatesState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := cosineMomentum(cfg.Momentum, 0, tr.totalSteps())
+	m := cosineMomentum(optionsOf[*MoCAOptions](cfg).Momentum, 0, tr.totalSteps())
 	enc := cfg.Backbone.Encoder(models.Spherical)
 	for _, p := range enc.Params() {
 		if !p.Trainable() {
@@ -164,7 +164,7 @@ func TestMocaStepUpdatesState(t *testing.T) {
 	}
 
 	// The step's keys: the momentum encoder (still the step-0 weights) on batch 0.
-	b, d, k := cfg.BatchSize, cfg.Backbone.Latent, cfg.QueueSize
+	b, d, k := cfg.BatchSize, cfg.Backbone.Latent, optionsOf[*MoCAOptions](cfg).QueueSize
 	batch := make([]float32, b*data.ImageSize())
 	data.Batch(data.Permutation(cfg.Seed, 0)[:b], batch)
 	model := &Model{Nets: []models.Net{enc}, Params: start.Tensors}
@@ -188,10 +188,11 @@ func TestMocaStepUpdatesState(t *testing.T) {
 	}
 }
 
-// TestMocaSpreadsLatents trains MoCA briefly on Fashion-MNIST and measures the isotropy of
-// the latents of 1,000 test images (MoCA sec. 4.2): the ratio of their largest to smallest
-// singular value must fall from the untrained encoder's.
-func TestMocaSpreadsLatents(t *testing.T) {
+// testMocaSpreadsLatents, MoCA's short run in TestShortRuns, trains MoCA briefly on
+// Fashion-MNIST and measures the isotropy of the latents of 1,000 test images (MoCA sec.
+// 4.2): the ratio of their largest to smallest singular value must fall from the untrained
+// encoder's.
+func testMocaSpreadsLatents(t *testing.T) {
 	cfg := DefaultConfig("moca", "fashion-mnist")
 	cfg.Steps, cfg.LogEvery, cfg.CheckpointEvery = 200, 50, 1000
 	dir := t.TempDir()

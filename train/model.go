@@ -25,8 +25,8 @@ type Model struct {
 	execs map[string]*Exec
 }
 
-// LoadModel reads a run folder's config and checkpoint. For a family whose method exports
-// a moving average of the weights, the trainable parameters are those averages; a method
+// LoadModel reads a run folder's config and checkpoint. For a family that exports a
+// moving average of the weights, the trainable parameters are those averages; a family
 // whose exported nets differ from its trained ones turns the parameters into theirs.
 func LoadModel(runDir string) (*Model, error) {
 	cfg, err := LoadConfig(runDir)
@@ -41,7 +41,10 @@ func LoadModel(runDir string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := methods[cfg.Family]
+	m, err := lookupFamily(cfg.Family)
+	if err != nil {
+		return nil, fmt.Errorf("run %s: %w", runDir, err)
+	}
 	trained := m.nets(cfg)
 	params, err := ck.Params(trained...)
 	if err != nil {
@@ -71,7 +74,7 @@ func LoadModel(runDir string) (*Model, error) {
 }
 
 // useAverages replaces the trainable parameters of nets in params by their moving
-// averages in the checkpoint's method state.
+// averages in the checkpoint's family state.
 func useAverages(ck *Checkpoint, nets []models.Net, params map[string][]float32) error {
 	for _, n := range nets {
 		for _, p := range n.Params() {

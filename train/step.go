@@ -19,9 +19,9 @@ type stepGraph struct {
 	images *Node
 	noise  map[string]*Node
 	stats  map[string]*Node
-	// scalars are the method's schedule values for this step.
+	// scalars are the family's schedule values for this step.
 	scalars map[string]*Node
-	// state holds the method's named state as the step found it; newState what the
+	// state holds the family's named state as the step found it; newState what the
 	// phase writes back (state it does not write passes through).
 	state, newState map[string]*Node
 }
@@ -44,7 +44,7 @@ func (s *stepGraph) forwardWith(net string, replace map[string]*Node, x *Node) n
 	return forward(s.nets[net], ps, x, true)
 }
 
-// setState writes the method's named state.
+// setState writes the family's named state.
 func (s *stepGraph) setState(name string, v *Node) {
 	if _, ok := s.state[name]; !ok {
 		panic(fmt.Sprintf("train: phase writes unknown state %q", name))
@@ -52,126 +52,195 @@ func (s *stepGraph) setState(name string, v *Node) {
 	s.newState[name] = v
 }
 
-// phasePlan fixes the order of a phase's inputs and outputs.
+// slotKind says what one input or output of a phase's step graph holds.
+type slotKind int
+
+// The kinds of slot.
+const (
+	imagesSlot  slotKind = iota // input: the batch of images
+	noiseSlot                   // input: a noise tensor
+	lrSlot                      // input: the bias-corrected Adam step size
+	scalarSlot                  // input: one of the family's schedule scalars
+	paramSlot                   // input: any parameter; output: an updated trainable one
+	adamMSlot                   // Adam's first moment of an updated parameter
+	adamVSlot                   // Adam's second moment of an updated parameter
+	stateSlot                   // a tensor of the family's state (written or passed through)
+	runningSlot                 // output: a running statistic (updated or passed through)
+	lossSlot                    // output: the phase's loss
+	metricSlot                  // output: one of the phase's metrics
+)
+
+// slot is one named input or output of a phase's step graph. A phase's plan lists its
+// slots once, and that one list both packs the trainer's tensors into the graph's
+// inputs and unpacks its outputs, on both sides of the graph: the graph's inputs and
+// outputs are matched by position, and the plan is the only place that fixes it.
+type slot struct {
+	kind slotKind
+	name string
+}
+
+// key is the name under which the trainer keeps the slot's tensor (its name in a
+// checkpoint), for the kinds it keeps; "" for the others.
+func (sl slot) key() string {
+	switch sl.kind {
+	case paramSlot, runningSlot:
+		return sl.name
+	case adamMSlot:
+		return adamM + sl.name
+	case adamVSlot:
+		return adamV + sl.name
+	case stateSlot:
+		return statePrefix + sl.name
+	}
+	return ""
+}
+
+// phasePlan is a phase's step graph's signature: its inputs and outputs, in order.
 //
-// Inputs: images, noise (sorted by name), lr (the bias-corrected Adam step size), the
-// schedule's scalars (sorted), every parameter (sorted), Adam's m and v for each updated
-// parameter, then the method's state (sorted).
-// Outputs: loss, metrics (in the phase's order), the updated parameters, their new m and
-// v, every running statistic (updated or passed through), then every state tensor
-// (written or passed through).
+// Inputs: images, noise (sorted by name), lr, the schedule's scalars (sorted), every
+// parameter (sorted), Adam's m and v for each updated parameter, then the family's state
+// (sorted). Outputs: loss, metrics (in the phase's order), the updated parameters, their
+// new m and v, every running statistic, then every state tensor.
 type phasePlan struct {
 	phase   phase
-	noise   []string
-	scalars []string
-	params  []string // every parameter
-	updated []string // trainable parameters of the updated nets
-	running []string // every running statistic
-	state   []string
-	metrics []string
+	noise   []string // the noise tensors, in the order the trainer draws them
+	updated []string // trainable parameters of the updated nets, sorted
+	inputs  []slot
+	outputs []slot
 }
 
 func newPhasePlan(ph phase, nets []models.Net, noise map[string]int, scalars []string, state []stateVar) phasePlan {
-	p := phasePlan{phase: ph, metrics: ph.metrics, noise: slices.Sorted(maps.Keys(noise)), scalars: slices.Sorted(slices.Values(scalars))}
+	p := phasePlan{phase: ph, noise: slices.Sorted(maps.Keys(noise))}
+	var stateNames, params, running []string
 	for _, v := range state {
-		p.state = append(p.state, v.name)
+		stateNames = append(stateNames, v.name)
 	}
-	sort.Strings(p.state)
+	sort.Strings(stateNames)
 	upd := map[string]bool{}
 	for _, n := range ph.update {
 		upd[n] = true
 	}
 	for _, n := range nets {
 		for _, prm := range n.Params() {
-			p.params = append(p.params, prm.Name)
+			params = append(params, prm.Name)
 			switch {
 			case !prm.Trainable():
-				p.running = append(p.running, prm.Name)
+				running = append(running, prm.Name)
 			case upd[n.Name]:
 				p.updated = append(p.updated, prm.Name)
 			}
 		}
 	}
-	sort.Strings(p.params)
+	sort.Strings(params)
 	sort.Strings(p.updated)
-	sort.Strings(p.running)
+	sort.Strings(running)
+	slots := func(kind slotKind, names []string) []slot {
+		out := make([]slot, len(names))
+		for i, n := range names {
+			out[i] = slot{kind: kind, name: n}
+		}
+		return out
+	}
+	p.inputs = append(p.inputs, slot{kind: imagesSlot})
+	p.inputs = append(p.inputs, slots(noiseSlot, p.noise)...)
+	p.inputs = append(p.inputs, slot{kind: lrSlot})
+	p.inputs = append(p.inputs, slots(scalarSlot, slices.Sorted(slices.Values(scalars)))...)
+	p.inputs = append(p.inputs, slots(paramSlot, params)...)
+	p.inputs = append(p.inputs, slots(adamMSlot, p.updated)...)
+	p.inputs = append(p.inputs, slots(adamVSlot, p.updated)...)
+	p.inputs = append(p.inputs, slots(stateSlot, stateNames)...)
+	p.outputs = append(p.outputs, slot{kind: lossSlot})
+	p.outputs = append(p.outputs, slots(metricSlot, ph.metrics)...)
+	p.outputs = append(p.outputs, slots(paramSlot, p.updated)...)
+	p.outputs = append(p.outputs, slots(adamMSlot, p.updated)...)
+	p.outputs = append(p.outputs, slots(adamVSlot, p.updated)...)
+	p.outputs = append(p.outputs, slots(runningSlot, running)...)
+	p.outputs = append(p.outputs, slots(stateSlot, stateNames)...)
 	return p
 }
 
-// build is the graph function of the phase's Exec.
+// build is the graph function of the phase's Exec: it names the inputs by p.inputs,
+// builds the loss and Adam's step, and gives the outputs in p.outputs' order.
 func (p phasePlan) build(cfg Config, nets map[string]models.Net, in []*Node) []*Node {
 	s := &stepGraph{cfg: cfg, nets: nets, params: map[string]*Node{}, noise: map[string]*Node{}, stats: map[string]*Node{},
 		scalars: map[string]*Node{}, state: map[string]*Node{}, newState: map[string]*Node{}}
-	next := func() *Node {
-		n := in[0]
-		in = in[1:]
-		return n
+	if len(in) != len(p.inputs) {
+		panic(fmt.Sprintf("train: phase %s has %d inputs, its plan %d", p.phase.name, len(in), len(p.inputs)))
 	}
-	s.images = next()
-	for _, n := range p.noise {
-		s.noise[n] = next()
-	}
-	lr := next()
-	for _, n := range p.scalars {
-		s.scalars[n] = next()
-	}
-	for _, n := range p.params {
-		s.params[n] = next()
-	}
-	m := make([]*Node, len(p.updated))
-	v := make([]*Node, len(p.updated))
-	for j := range m {
-		m[j] = next()
-	}
-	for j := range v {
-		v[j] = next()
-	}
-	for _, n := range p.state {
-		s.state[n] = next()
+	var lr *Node
+	m, v := map[string]*Node{}, map[string]*Node{}
+	for i, sl := range p.inputs {
+		switch sl.kind {
+		case imagesSlot:
+			s.images = in[i]
+		case noiseSlot:
+			s.noise[sl.name] = in[i]
+		case lrSlot:
+			lr = in[i]
+		case scalarSlot:
+			s.scalars[sl.name] = in[i]
+		case paramSlot:
+			s.params[sl.name] = in[i]
+		case adamMSlot:
+			m[sl.name] = in[i]
+		case adamVSlot:
+			v[sl.name] = in[i]
+		case stateSlot:
+			s.state[sl.name] = in[i]
+		default:
+			panic(fmt.Sprintf("train: phase %s: input slot of kind %d", p.phase.name, sl.kind))
+		}
 	}
 	loss, metrics := p.phase.loss(s)
-	outs := []*Node{loss}
-	for _, name := range p.metrics {
-		outs = append(outs, metrics[name])
-	}
 	wrt := make([]*Node, len(p.updated))
 	for j, n := range p.updated {
 		wrt[j] = s.params[n]
 	}
 	grads := Gradient(loss, wrt...)
 	b1, b2 := cfg.Beta1, cfg.Beta2
-	var newP, newM, newV []*Node
+	newP, newM, newV := map[string]*Node{}, map[string]*Node{}, map[string]*Node{}
 	after := maps.Clone(s.params)
 	for j, n := range p.updated {
 		g := grads[j]
-		m2 := Add(MulScalar(m[j], b1), MulScalar(g, 1-b1))
-		v2 := Add(MulScalar(v[j], b2), MulScalar(Square(g), 1-b2))
+		m2 := Add(MulScalar(m[n], b1), MulScalar(g, 1-b1))
+		v2 := Add(MulScalar(v[n], b2), MulScalar(Square(g), 1-b2))
 		upd := Div(m2, AddScalar(Sqrt(v2), 1e-8))
 		np := Sub(s.params[n], Mul(lr, upd))
 		after[n] = np
-		newP = append(newP, np)
-		newM = append(newM, m2)
-		newV = append(newV, v2)
+		newP[n], newM[n], newV[n] = np, m2, v2
 	}
 	if p.phase.after != nil {
 		p.phase.after(s, after)
 	}
-	outs = append(outs, newP...)
-	outs = append(outs, newM...)
-	outs = append(outs, newV...)
-	for _, n := range p.running {
-		if st, ok := s.stats[n]; ok {
-			outs = append(outs, st)
-		} else {
-			outs = append(outs, s.params[n])
+	outs := make([]*Node, len(p.outputs))
+	for i, sl := range p.outputs {
+		var out *Node
+		switch sl.kind {
+		case lossSlot:
+			out = loss
+		case metricSlot:
+			out = metrics[sl.name]
+		case paramSlot:
+			out = newP[sl.name]
+		case adamMSlot:
+			out = newM[sl.name]
+		case adamVSlot:
+			out = newV[sl.name]
+		case runningSlot:
+			out = s.params[sl.name]
+			if st, ok := s.stats[sl.name]; ok {
+				out = st
+			}
+		case stateSlot:
+			out = s.state[sl.name]
+			if st, ok := s.newState[sl.name]; ok {
+				out = st
+			}
 		}
-	}
-	for _, n := range p.state {
-		if st, ok := s.newState[n]; ok {
-			outs = append(outs, st)
-		} else {
-			outs = append(outs, s.state[n])
+		if out == nil {
+			panic(fmt.Sprintf("train: phase %s gives no output for slot %+v", p.phase.name, sl))
 		}
+		outs[i] = out
 	}
 	return outs
 }

@@ -111,7 +111,7 @@ type trainer struct {
 	backend       compute.Backend
 	backendName   string
 	data          *dataset.Set
-	meth          method
+	fam           family
 	nets          []models.Net
 	plans         []phasePlan
 	execs         []*Exec
@@ -127,7 +127,7 @@ type trainer struct {
 }
 
 func newTrainer(cfg Config, data *dataset.Set) (*trainer, error) {
-	meth, err := lookupMethod(cfg.Family)
+	fam, err := lookupFamily(cfg.Family)
 	if err != nil {
 		return nil, err
 	}
@@ -142,17 +142,17 @@ func newTrainer(cfg Config, data *dataset.Set) (*trainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &trainer{cfg: cfg, backend: backend, backendName: cfg.Backend, data: data, meth: meth,
-		nets: meth.nets(cfg), noise: meth.noise(cfg), stepsPerEpoch: spe, permEpoch: -1,
+	t := &trainer{cfg: cfg, backend: backend, backendName: cfg.Backend, data: data, fam: fam,
+		nets: fam.nets(cfg), noise: fam.noise(cfg), stepsPerEpoch: spe, permEpoch: -1,
 		batch: make([]float32, cfg.BatchSize*data.ImageSize())}
 	if t.backendName == "" {
 		t.backendName = DefaultBackend()
 	}
-	if meth.state != nil {
-		t.stateVars = meth.state(cfg)
+	if fam.state != nil {
+		t.stateVars = fam.state(cfg)
 	}
-	if meth.schedule != nil {
-		for n := range meth.schedule(cfg, 0, 1) {
+	if fam.schedule != nil {
+		for n := range fam.schedule(cfg, 0, 1) {
 			t.scalars = append(t.scalars, n)
 		}
 	}
@@ -163,7 +163,7 @@ func newTrainer(cfg Config, data *dataset.Set) (*trainer, error) {
 		}
 		netByName[n.Name] = n
 	}
-	for _, ph := range meth.phases {
+	for _, ph := range fam.phases {
 		if ph.enabled != nil && !ph.enabled(cfg) {
 			continue
 		}
@@ -222,7 +222,7 @@ func (t *trainer) restore(ck *Checkpoint) error {
 	return nil
 }
 
-// Checkpoint names of Adam's moments and of a method's state.
+// Checkpoint names of Adam's moments and of a family's state.
 const (
 	adamM       = "adam/m/"
 	adamV       = "adam/v/"
@@ -230,7 +230,7 @@ const (
 )
 
 // initialCheckpoint is the run's state at step 0: initial parameters and Adam moments,
-// then the method's state initialised from them.
+// then the family's state initialised from them.
 func (t *trainer) initialCheckpoint() *Checkpoint {
 	ck := initialCheckpoint(t.cfg.Seed, t.nets)
 	for _, v := range t.stateVars {
@@ -263,52 +263,49 @@ func (t *trainer) nextBatch() *tensors.Tensor {
 	return tensors.FromFlatDataAndDimensions(t.batch, t.cfg.BatchSize, t.data.C, t.data.H, t.data.W)
 }
 
-// noiseTensors draws the noise of one phase of the current step: a function of the
-// seed, the step and the phase alone.
-func (t *trainer) noiseTensors(phase int, names []string) []*tensors.Tensor {
+// noiseTensors draws the noise of one phase of the current step, in the order of names:
+// a function of the seed, the step and the phase alone.
+func (t *trainer) noiseTensors(phase int, names []string) map[string]*tensors.Tensor {
 	r := rand.New(rand.NewPCG(uint64(t.cfg.Seed), uint64(t.step)<<8|uint64(phase)))
-	out := make([]*tensors.Tensor, len(names))
-	for i, n := range names {
+	out := make(map[string]*tensors.Tensor, len(names))
+	for _, n := range names {
 		v := make([]float32, t.cfg.BatchSize*t.noise[n])
 		for j := range v {
 			v[j] = float32(r.NormFloat64())
 		}
-		out[i] = tensors.FromFlatDataAndDimensions(v, t.cfg.BatchSize, t.noise[n])
+		out[n] = tensors.FromFlatDataAndDimensions(v, t.cfg.BatchSize, t.noise[n])
 	}
 	return out
 }
 
 // trainStep runs every phase of one iteration and returns each phase's loss and metrics,
-// prefixed by the phase's name when there are several, and "loss": their sum.
+// prefixed by the phase's name when there are several, and "loss": their sum. Each
+// phase's plan packs its inputs and unpacks its outputs.
 func (t *trainer) trainStep() (map[string]float64, error) {
 	images := t.nextBatch()
 	it := float64(t.step + 1)
 	lr := t.cfg.LR * math.Sqrt(1-math.Pow(t.cfg.Beta2, it)) / (1 - math.Pow(t.cfg.Beta1, it))
 	var scalars map[string]float64
-	if t.meth.schedule != nil {
-		scalars = t.meth.schedule(t.cfg, t.step, t.totalSteps())
+	if t.fam.schedule != nil {
+		scalars = t.fam.schedule(t.cfg, t.step, t.totalSteps())
 	}
 	metrics := map[string]float64{}
 	for pi, plan := range t.plans {
-		args := []any{images}
-		for _, n := range t.noiseTensors(pi, plan.noise) {
-			args = append(args, n)
-		}
-		args = append(args, tensors.FromScalar(float32(lr)))
-		for _, n := range plan.scalars {
-			args = append(args, tensors.FromScalar(float32(scalars[n])))
-		}
-		for _, n := range plan.params {
-			args = append(args, t.state[n])
-		}
-		for _, n := range plan.updated {
-			args = append(args, t.state[adamM+n])
-		}
-		for _, n := range plan.updated {
-			args = append(args, t.state[adamV+n])
-		}
-		for _, n := range plan.state {
-			args = append(args, t.state[statePrefix+n])
+		noise := t.noiseTensors(pi, plan.noise)
+		args := make([]any, len(plan.inputs))
+		for i, sl := range plan.inputs {
+			switch sl.kind {
+			case imagesSlot:
+				args[i] = images
+			case noiseSlot:
+				args[i] = noise[sl.name]
+			case lrSlot:
+				args[i] = tensors.FromScalar(float32(lr))
+			case scalarSlot:
+				args[i] = tensors.FromScalar(float32(scalars[sl.name]))
+			default:
+				args[i] = t.state[sl.key()]
+			}
 		}
 		outs, err := t.execs[pi].Exec(args...)
 		if err != nil {
@@ -319,40 +316,23 @@ func (t *trainer) trainStep() (map[string]float64, error) {
 			prefix = plan.phase.name + "/"
 		}
 		scalar := func(v *tensors.Tensor) float64 { return float64(tensors.MustCopyFlatData[float32](v)[0]) }
-		metrics[prefix+"loss"] = scalar(outs[0])
-		if prefix != "" {
-			// The iteration's loss, for the progress line and the log's loss field.
-			metrics["loss"] += metrics[prefix+"loss"]
-		}
-		for mi, m := range plan.metrics {
-			metrics[prefix+m] = scalar(outs[1+mi])
-		}
-		o := 1 + len(plan.metrics)
-		replace := func(name string, v *tensors.Tensor) {
-			if old := t.state[name]; old != nil && old != v {
-				old.FinalizeAll()
+		for i, sl := range plan.outputs {
+			switch sl.kind {
+			case lossSlot:
+				metrics[prefix+"loss"] = scalar(outs[i])
+				if prefix != "" {
+					// The iteration's loss, for the progress line and the log's loss field.
+					metrics["loss"] += metrics[prefix+"loss"]
+				}
+			case metricSlot:
+				metrics[prefix+sl.name] = scalar(outs[i])
+			default:
+				name := sl.key()
+				if old := t.state[name]; old != nil && old != outs[i] {
+					old.FinalizeAll()
+				}
+				t.state[name] = outs[i]
 			}
-			t.state[name] = v
-		}
-		for _, n := range plan.updated {
-			replace(n, outs[o])
-			o++
-		}
-		for _, n := range plan.updated {
-			replace(adamM+n, outs[o])
-			o++
-		}
-		for _, n := range plan.updated {
-			replace(adamV+n, outs[o])
-			o++
-		}
-		for _, n := range plan.running {
-			replace(n, outs[o])
-			o++
-		}
-		for _, n := range plan.state {
-			replace(statePrefix+n, outs[o])
-			o++
 		}
 	}
 	t.step++

@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,17 +13,33 @@ import (
 	"time"
 
 	"github.com/latentzoo/latentzoo/dataset"
+	"github.com/latentzoo/latentzoo/models"
 )
 
 func shortConfig(steps int) Config {
 	return shortFamilyConfig("vae", steps)
 }
 
+// shortSettings are each family's changes to its defaults for a few steps at batch 16:
+// a small queue where the family keeps one. Every registered family has an entry
+// (TestEveryFamilyIsTested), nil where it needs none.
+var shortSettings = map[string]func(c Config){
+	"vae":        nil,
+	"wae":        nil,
+	"moca":       func(c Config) { optionsOf[*MoCAOptions](c).QueueSize = 64 },
+	"introvae":   nil,
+	"sintrovae":  nil,
+	"asintrovae": nil,
+	"avae":       nil,
+	"dcvae":      func(c Config) { optionsOf[*DCVAEOptions](c).QueueSize = 64 },
+	"vaegan":     nil,
+}
+
 // shortFamilyConfig is a few steps of family at batch 16, with a small queue.
 func shortFamilyConfig(family string, steps int) Config {
 	c := DefaultConfig(family, "fashion-mnist")
-	if c.QueueSize > 0 {
-		c.QueueSize = 64
+	if set := shortSettings[family]; set != nil {
+		set(c)
 	}
 	c.Steps = steps
 	c.BatchSize = 16
@@ -31,14 +48,11 @@ func shortFamilyConfig(family string, steps int) Config {
 	return c
 }
 
-// resumeFamilies are the families TestResumeIsExact runs: each kind of training state.
-var resumeFamilies = []string{"vae", "wae", "moca", "introvae", "sintrovae", "asintrovae", "avae", "dcvae", "vaegan"}
-
 // TestResumeIsExact trains 6 steps in one go and 6 steps interrupted after 3, and
 // requires bit-identical state (parameters, moments, running statistics and each
 // method's own state), for every family on every backend compiled in.
 func TestResumeIsExact(t *testing.T) {
-	for _, fam := range resumeFamilies {
+	for _, fam := range Families() {
 		for _, be := range Backends() {
 			t.Run(fam+"/"+be, func(t *testing.T) { testResumeIsExact(t, fam, be) })
 		}
@@ -100,7 +114,7 @@ func TestRunRefusesOtherConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := shortConfig(2)
-	other.Beta = 4
+	optionsOf[*VAEOptions](other).Beta = 4
 	if err := Run(context.Background(), other, dir, io.Discard); err == nil {
 		t.Fatal("a run with another beta resumed in the same folder")
 	}
@@ -191,4 +205,70 @@ func changedWeights(tr *trainer, before, after *Checkpoint) map[string][]string 
 		slices.Sort(names)
 	}
 	return changed
+}
+
+// shortRuns are each family's short run, in which a few hundred steps at most must show
+// it learning; TestShortRuns runs them. Every registered family has one
+// (TestEveryFamilyIsTested).
+var shortRuns = map[string]func(t *testing.T){
+	"vae":        func(t *testing.T) { testReconstructionFalls(t, "vae") },
+	"wae":        func(t *testing.T) { testReconstructionFalls(t, "wae") },
+	"moca":       testMocaSpreadsLatents,
+	"introvae":   func(t *testing.T) { testIntroShortRun(t, "introvae") },
+	"sintrovae":  func(t *testing.T) { testIntroShortRun(t, "sintrovae") },
+	"asintrovae": func(t *testing.T) { testIntroShortRun(t, "asintrovae") },
+	"avae":       testAVAEShortRun,
+	"dcvae":      func(t *testing.T) { testGANShortRun(t, "dcvae") },
+	"vaegan":     func(t *testing.T) { testGANShortRun(t, "vaegan") },
+}
+
+// TestShortRuns runs every registered family's short run.
+func TestShortRuns(t *testing.T) {
+	for _, fam := range Families() {
+		t.Run(fam, func(t *testing.T) {
+			run, ok := shortRuns[fam]
+			if !ok {
+				t.Fatalf("family %s has no short run", fam)
+			}
+			run(t)
+		})
+	}
+}
+
+// testReconstructionFalls trains family 100 steps at batch 32 on the default backend: no
+// loss may turn NaN or infinite (the trainer stops on one), and the reconstruction error
+// must fall by a fifth from the first log window to the last.
+func testReconstructionFalls(t *testing.T, family string) {
+	cfg := DefaultConfig(family, "fashion-mnist")
+	cfg.Steps, cfg.BatchSize, cfg.LogEvery, cfg.CheckpointEvery = 100, 32, 10, 1000
+	_, recs, took := shortRun(t, cfg)
+	first, last := recs[0], recs[len(recs)-1]
+	t.Logf("%d steps in %s, %.0f img/s; rec %.1f → %.1f, loss %.1f → %.1f",
+		cfg.Steps, took.Round(time.Second), last.ImgPerS, first.Metrics["rec"], last.Metrics["rec"], first.Loss, last.Loss)
+	if !(last.Metrics["rec"] < 0.8*first.Metrics["rec"]) {
+		t.Errorf("reconstruction error went from %.1f to %.1f", first.Metrics["rec"], last.Metrics["rec"])
+	}
+}
+
+// TestEveryFamilyIsTested requires the tables that the cross-family tests read (short-run
+// settings, short runs, export's parity cases are checked in package export) to hold
+// exactly the registered families, and the registry to match the families models
+// describes: a new family cannot escape them.
+func TestEveryFamilyIsTested(t *testing.T) {
+	want := Families()
+	if len(want) == 0 {
+		t.Fatal("no family is registered")
+	}
+	for _, tc := range []struct {
+		name string
+		keys []string
+	}{
+		{"shortSettings", slices.Sorted(maps.Keys(shortSettings))},
+		{"shortRuns", slices.Sorted(maps.Keys(shortRuns))},
+		{"models.Names", models.Names()},
+	} {
+		if !slices.Equal(tc.keys, want) {
+			t.Errorf("%s holds %v, the registry %v", tc.name, tc.keys, want)
+		}
+	}
 }

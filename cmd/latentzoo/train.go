@@ -10,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/latentzoo/latentzoo/models"
 	"github.com/latentzoo/latentzoo/train"
 )
 
@@ -47,7 +46,7 @@ func runTrain(args []string) error {
 	// first pass reads -family and -dataset.
 	var family, data string
 	familyFlags := func(fs *flag.FlagSet) {
-		fs.StringVar(&family, "family", "vae", "model family: "+strings.Join(models.Names(), ", "))
+		fs.StringVar(&family, "family", "vae", "model family: "+strings.Join(train.Families(), ", ")+" (-h -family NAME lists its own flags)")
 		fs.StringVar(&data, "dataset", "fashion-mnist", `data set: fashion-mnist, mnist, or a folder of images ("folder:/path")`)
 	}
 	pre := flag.NewFlagSet("train", flag.ContinueOnError)
@@ -64,23 +63,11 @@ func runTrain(args []string) error {
 	fs.Float64Var(&c.LR, "lr", c.LR, "Adam learning rate")
 	fs.Float64Var(&c.Beta1, "adam-beta1", c.Beta1, "Adam beta1")
 	fs.Float64Var(&c.Beta2, "adam-beta2", c.Beta2, "Adam beta2")
-	fs.Float64Var(&c.Beta, "beta", c.Beta, "weight of the KL term (beta-VAE; the introspective families' beta_kl)")
 	fs.StringVar(&c.Rec, "rec", c.Rec, "reconstruction error: bce or mse (summed per image)")
-	fs.Float64Var(&c.Lambda, "lambda", c.Lambda, "weight of the latent regulariser (wae: MMD; moca: contrastive term)")
-	fs.Float64Var(&c.Temperature, "temperature", c.Temperature, "temperature of the contrastive term (moca, dcvae)")
-	fs.IntVar(&c.QueueSize, "queue", c.QueueSize, "keys kept as negatives (moca's dictionary size; dcvae's queue of real-image embeddings)")
-	fs.Float64Var(&c.Momentum, "momentum", c.Momentum, "base momentum of the momentum encoder, raised to 1 on a cosine schedule (moca)")
-	fs.Float64Var(&c.BetaRec, "beta-rec", c.BetaRec, "weight of the reconstruction errors (introvae, sintrovae, asintrovae)")
-	fs.Float64Var(&c.BetaNeg, "beta-neg", c.BetaNeg, "weight of the fakes' KL in the adversarial terms (introvae: hinges and decoder; sintrovae, asintrovae: inside the exponentials)")
-	fs.Float64Var(&c.Margin, "margin", c.Margin, "hard margin on the fakes' KL (introvae)")
-	fs.Float64Var(&c.Alpha, "alpha", c.Alpha, "exponent of the encoder's soft exponential terms (sintrovae, asintrovae)")
-	fs.Float64Var(&c.Gamma, "gamma", c.Gamma, "weight of the fakes' terms in the decoder loss (sintrovae, asintrovae); of the feature reconstruction error in the decoder loss (vaegan)")
-	fs.Float64Var(&c.GammaR, "gamma-r", c.GammaR, "further weight of the fakes' reconstruction errors in the decoder loss (sintrovae, asintrovae)")
-	fs.Float64Var(&c.EMADecay, "ema-decay", c.EMADecay, "decay of the exported moving average of the weights (asintrovae)")
-	fs.BoolVar(&c.NoGAN, "no-gan", c.NoGAN, "drop the set-level GAN term (dcvae's ablation)")
-	fs.BoolVar(&c.NoContrastive, "no-contrastive", c.NoContrastive, "replace the instance-level contrast by the pixel reconstruction error (dcvae's ablation; with -no-gan, a VAE)")
-	fs.IntVar(&c.PatchAfter, "patch-after", c.PatchAfter, "step from which the local-patch contrast is added (dcvae)")
-	fs.IntVar(&c.Xi, "xi", c.Xi, "size of the generator's extra noise input, 0 for none; exported at zero (avae)")
+	if c.Options != nil {
+		// The family's own options, with its defaults; -h -family NAME lists them.
+		c.Options.Flags(fs)
+	}
 	fs.BoolVar(&c.Backbone.SpectralNorm, "spectral-norm", c.Backbone.SpectralNorm, "spectral norm on the discriminator's layers (dcvae, vaegan)")
 	fs.Int64Var(&c.Seed, "seed", c.Seed, "seed of initialisation, data order and noise")
 	fs.IntVar(&c.CheckpointEvery, "checkpoint-every", c.CheckpointEvery, "steps between checkpoints")
