@@ -67,6 +67,14 @@ func Entry(runDir string, name zoo.Name, opts EntryOptions) (*zoo.Manifest, map[
 		License:       opts.License,
 		Parity:        map[string]float64{},
 	}
+	if m.Family.Classifier {
+		man.Kind, man.LatentSize, man.LatentKind = zoo.KindClassifier, 0, ""
+		o, ok := cfg.Options.(*train.ClassifierOptions)
+		if !ok || len(o.ClassNames) == 0 {
+			return nil, nil, fmt.Errorf("run %s: a classifier run without class names", runDir)
+		}
+		man.Classes = o.ClassNames
+	}
 	for _, net := range m.Nets {
 		data, err := Marshal(net, m.Params)
 		if err != nil {

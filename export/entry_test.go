@@ -27,6 +27,7 @@ type parityCase struct {
 var parityCases = map[string][]parityCase{
 	"vae":        {{bn: false}, {bn: true}},
 	"wae":        {{bn: false}},
+	"classifier": {{bn: false}, {bn: true}},
 	"moca":       {{bn: true, set: func(c train.Config) { c.Options.(*train.MoCAOptions).QueueSize = 64 }}},
 	"introvae":   {{bn: false}},
 	"sintrovae":  {{bn: true}},
@@ -88,16 +89,17 @@ func testEntryParity(t *testing.T, family string, pc parityCase) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mean, ok := m.Params["encoder/bn1/mean"]
+		stat := m.Nets[0].Name + "/bn1/mean" // the encoder's, or the classifier's
+		mean, ok := m.Params[stat]
 		if !ok {
-			t.Fatal("batch-norm run has no encoder/bn1/mean")
+			t.Fatalf("batch-norm run has no %s", stat)
 		}
 		moved := false
 		for _, v := range mean {
 			moved = moved || v != 0
 		}
 		if !moved {
-			t.Fatal("encoder/bn1/mean is still zero after training")
+			t.Fatalf("%s is still zero after training", stat)
 		}
 	}
 	for _, be := range train.Backends() {

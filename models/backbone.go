@@ -37,6 +37,9 @@ type Backbone struct {
 	Widths     []int `json:"widths"`     // channels after each encoder stage, e.g. [32, 64, 128]
 	Latent     int   `json:"latent"`     // latent size
 	BatchNorm  bool  `json:"batch_norm"` // batch norm after every conv but the first and last
+	// Classes is the number of classes of a classifier's head; autoencoders leave it 0.
+	// A classifier's Latent is the width of its features, the layer before the head.
+	Classes int `json:"classes,omitempty"`
 	// SpectralNorm puts spectral normalisation on every conv and dense layer of the
 	// discriminator (not on the encoder, decoder or critic).
 	SpectralNorm bool `json:"spectral_norm,omitempty"`
@@ -115,6 +118,24 @@ func (b Backbone) Encoder(kind EncoderKind) Net {
 		panic(fmt.Sprintf("models: unknown encoder kind %q", kind))
 	}
 	return Net{Name: "encoder", Input: "image", InShape: []int{b.Channels, b.Resolution, b.Resolution}, Trunk: trunk, Outputs: outs}
+}
+
+// ClassifierNet is the name of a classifier's one net, and of its exported graph.
+const ClassifierNet = "classifier"
+
+// Classifier describes a classifier on the encoder's convolutional trunk: a dense layer to
+// Latent features with a leaky ReLU, output as "features", and a dense head from them to
+// Classes "logits". The features are what the yardstick's measures compare.
+func (b Backbone) Classifier() Net {
+	trunk, feat := b.convTrunk()
+	trunk = append(trunk,
+		Layer{Op: Dense, Name: "fc", In: feat, Out: b.Latent},
+		Layer{Op: LeakyReLU, Name: "fc_act", Alpha: 0.2})
+	return Net{Name: ClassifierNet, Input: "image", InShape: []int{b.Channels, b.Resolution, b.Resolution}, Trunk: trunk,
+		Outputs: []Output{
+			{Name: "features"},
+			{Name: "logits", Layers: []Layer{{Op: Dense, Name: "logits", In: b.Latent, Out: b.Classes}}},
+		}}
 }
 
 // Critic describes the critic net, which training reads and export does not write: the

@@ -10,6 +10,10 @@ import (
 type Family struct {
 	Name        string
 	Description string
+	// Classifier marks the family whose one net classifies images (Backbone.Classifier)
+	// rather than encoding and decoding them: it has no latent kind, encoder kind,
+	// reconstruct or sample graph.
+	Classifier bool
 	Latent      LatentKind
 	Encoder     EncoderKind
 	// Exported lists the nets written to ONNX, by name ("encoder", "decoder", ...).
@@ -82,6 +86,12 @@ var families = map[string]Family{
 		Reconstruct: "generator",
 		Sample:      "generator",
 	},
+	"classifier": {
+		Name:        "classifier",
+		Description: "An image classifier on the encoder's trunk, trained with cross-entropy on the data set's labels: the yardstick whose features eval measures FID, precision and recall on",
+		Classifier:  true,
+		Exported:    []string{ClassifierNet},
+	},
 	"dcvae": {
 		Name:        "dcvae",
 		Description: "DC-VAE (Parmar et al.): a VAE whose pixel reconstruction is replaced by an instance-level contrastive loss in a discriminator's embedding space (IELBO), trained with a set-level GAN loss on reconstructions and samples",
@@ -125,7 +135,9 @@ func Names() []string {
 func (f Family) Nets(b Backbone) []Net {
 	var nets []Net
 	for _, name := range f.Exported {
-		if name == "encoder" {
+		if f.Classifier {
+			nets = append(nets, b.Classifier())
+		} else if name == "encoder" {
 			nets = append(nets, b.Encoder(f.Encoder))
 		} else {
 			nets = append(nets, b.Decoder(name))

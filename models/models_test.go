@@ -148,8 +148,9 @@ func TestBackboneValidate(t *testing.T) {
 }
 
 // TestFamiliesDescribeValidNets requires every family's description to name itself, to
-// export an encoder and the graphs it reconstructs and samples with, to have a latent
-// kind that fits its encoder, and to give valid nets named as it exports them.
+// export an encoder and the graphs it reconstructs and samples with (a classifier: its one
+// net, and no latent), to have a latent kind that fits its encoder, and to give valid nets
+// named as it exports them.
 func TestFamiliesDescribeValidNets(t *testing.T) {
 	if len(Names()) == 0 {
 		t.Fatal("no family is described")
@@ -166,6 +167,10 @@ func TestFamiliesDescribeValidNets(t *testing.T) {
 				t.Errorf("family %s calls itself %s", name, f.Name)
 			case f.Description == "":
 				t.Error("no description")
+			case f.Classifier:
+				if !slices.Equal(f.Exported, []string{ClassifierNet}) || f.Latent != "" || f.Encoder != "" || f.Reconstruct != "" || f.Sample != "" {
+					t.Errorf("classifier family %+v: want it to export %s alone, with no latent or decoders", f, ClassifierNet)
+				}
 			case !slices.Contains(f.Exported, "encoder"):
 				t.Errorf("exports %v, no encoder", f.Exported)
 			case !slices.Contains(f.Exported, f.Reconstruct) || !slices.Contains(f.Exported, f.Sample):
@@ -174,6 +179,7 @@ func TestFamiliesDescribeValidNets(t *testing.T) {
 				t.Errorf("encoder %q with latent %q", f.Encoder, f.Latent)
 			}
 			for bname, b := range backbones() {
+				b.Classes = 10
 				ns := f.Nets(b)
 				var names []string
 				for _, n := range ns {
@@ -214,5 +220,24 @@ func TestDropNoise(t *testing.T) {
 	}
 	if err := b.DropNoise("generator", noise, map[string][]float32{name: w[:5]}); err == nil {
 		t.Errorf("%s of 5 values accepted", name)
+	}
+}
+
+// TestClassifier checks the classifier's signature: features of Latent values and logits
+// of Classes, on every test backbone.
+func TestClassifier(t *testing.T) {
+	for bname, b := range backbones() {
+		b.Classes = 7
+		n := b.Classifier()
+		shapes, err := n.OutShapes()
+		if err != nil {
+			t.Fatalf("backbone %s: %v", bname, err)
+		}
+		if got := shapes["features"]; !slices.Equal(got, []int{b.Latent}) {
+			t.Errorf("backbone %s: features of shape %v, want [%d]", bname, got, b.Latent)
+		}
+		if got := shapes["logits"]; !slices.Equal(got, []int{7}) {
+			t.Errorf("backbone %s: logits of shape %v, want [7]", bname, got)
+		}
 	}
 }

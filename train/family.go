@@ -10,6 +10,7 @@ import (
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // graph-building code reads better unqualified.
 
+	"github.com/latentzoo/latentzoo/dataset"
 	"github.com/latentzoo/latentzoo/models"
 )
 
@@ -43,6 +44,12 @@ type family struct {
 	exported func(c Config, params map[string][]float32) error
 	// phases run in order every iteration.
 	phases []phase
+	// labels says that the phases read each image's class: the step's graph then gets
+	// them one-hot, [batch, Backbone.Classes], as stepGraph.labels.
+	labels bool
+	// prepare, when set, completes the configuration from the training data before the
+	// run starts or resumes (a classifier's classes).
+	prepare func(c *Config, data *dataset.Set) error
 
 	// optionsType is the type of the family's options, as defaults sets them; register
 	// fills it in.

@@ -17,6 +17,8 @@ type stepGraph struct {
 	nets   map[string]models.Net
 	params map[string]*Node
 	images *Node
+	// labels are the images' classes one-hot, for families that read them.
+	labels *Node
 	noise  map[string]*Node
 	stats  map[string]*Node
 	// scalars are the family's schedule values for this step.
@@ -58,6 +60,7 @@ type slotKind int
 // The kinds of slot.
 const (
 	imagesSlot  slotKind = iota // input: the batch of images
+	labelsSlot                  // input: the batch's classes, one-hot
 	noiseSlot                   // input: a noise tensor
 	lrSlot                      // input: the bias-corrected Adam step size
 	scalarSlot                  // input: one of the family's schedule scalars
@@ -97,7 +100,7 @@ func (sl slot) key() string {
 
 // phasePlan is a phase's step graph's signature: its inputs and outputs, in order.
 //
-// Inputs: images, noise (sorted by name), lr, the schedule's scalars (sorted), every
+// Inputs: images, their labels (for families that read them), noise (sorted by name), lr, the schedule's scalars (sorted), every
 // parameter (sorted), Adam's m and v for each updated parameter, then the family's state
 // (sorted). Outputs: loss, metrics (in the phase's order), the updated parameters, their
 // new m and v, every running statistic, then every state tensor.
@@ -109,7 +112,7 @@ type phasePlan struct {
 	outputs []slot
 }
 
-func newPhasePlan(ph phase, nets []models.Net, noise map[string]int, scalars []string, state []stateVar) phasePlan {
+func newPhasePlan(ph phase, nets []models.Net, labels bool, noise map[string]int, scalars []string, state []stateVar) phasePlan {
 	p := phasePlan{phase: ph, noise: slices.Sorted(maps.Keys(noise))}
 	var stateNames, params, running []string
 	for _, v := range state {
@@ -142,6 +145,9 @@ func newPhasePlan(ph phase, nets []models.Net, noise map[string]int, scalars []s
 		return out
 	}
 	p.inputs = append(p.inputs, slot{kind: imagesSlot})
+	if labels {
+		p.inputs = append(p.inputs, slot{kind: labelsSlot})
+	}
 	p.inputs = append(p.inputs, slots(noiseSlot, p.noise)...)
 	p.inputs = append(p.inputs, slot{kind: lrSlot})
 	p.inputs = append(p.inputs, slots(scalarSlot, slices.Sorted(slices.Values(scalars)))...)
@@ -173,6 +179,8 @@ func (p phasePlan) build(cfg Config, nets map[string]models.Net, in []*Node) []*
 		switch sl.kind {
 		case imagesSlot:
 			s.images = in[i]
+		case labelsSlot:
+			s.labels = in[i]
 		case noiseSlot:
 			s.noise[sl.name] = in[i]
 		case lrSlot:

@@ -53,6 +53,15 @@ func run(ctx context.Context, cfg Config, runDir string, progressOut io.Writer, 
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	data, err := dataset.Load(cfg.Dataset, dataset.Train, cfg.Backbone.Resolution, cfg.Backbone.Channels)
+	if err != nil {
+		return fmt.Errorf("load training data: %w", err)
+	}
+	if fam := families[cfg.Family]; fam.prepare != nil {
+		if err := fam.prepare(&cfg, data); err != nil {
+			return err
+		}
+	}
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return fmt.Errorf("create run folder: %w", err)
 	}
@@ -65,10 +74,6 @@ func run(ctx context.Context, cfg Config, runDir string, progressOut io.Writer, 
 	}
 	if err := writeConfig(runDir, cfg); err != nil {
 		return err
-	}
-	data, err := dataset.Load(cfg.Dataset, dataset.Train, cfg.Backbone.Resolution, cfg.Backbone.Channels)
-	if err != nil {
-		return fmt.Errorf("load training data: %w", err)
 	}
 	t, err := newTrainer(cfg, data)
 	if err != nil {
@@ -124,12 +129,23 @@ type trainer struct {
 	perm          []int
 	permEpoch     int
 	batch         []float32
+	labels        []float32 // the batch's classes one-hot, for families that read them
 }
 
 func newTrainer(cfg Config, data *dataset.Set) (*trainer, error) {
 	fam, err := lookupFamily(cfg.Family)
 	if err != nil {
 		return nil, err
+	}
+	if fam.labels {
+		if len(data.Classes) != cfg.Backbone.Classes {
+			return nil, fmt.Errorf("data %s has %d classes, the net %d", data.Name, len(data.Classes), cfg.Backbone.Classes)
+		}
+		for i, l := range data.Labels {
+			if l < 0 || l >= cfg.Backbone.Classes {
+				return nil, fmt.Errorf("data %s: image %d has no class (label %d), and the family trains on classes", data.Name, i, l)
+			}
+		}
 	}
 	if data.C != cfg.Backbone.Channels || data.H != cfg.Backbone.Resolution {
 		return nil, fmt.Errorf("data %s is %d×%d×%d, backbone wants %d channels at %d", data.Name, data.C, data.H, data.W, cfg.Backbone.Channels, cfg.Backbone.Resolution)
@@ -147,6 +163,9 @@ func newTrainer(cfg Config, data *dataset.Set) (*trainer, error) {
 		batch: make([]float32, cfg.BatchSize*data.ImageSize())}
 	if t.backendName == "" {
 		t.backendName = DefaultBackend()
+	}
+	if fam.labels {
+		t.labels = make([]float32, cfg.BatchSize*cfg.Backbone.Classes)
 	}
 	if fam.state != nil {
 		t.stateVars = fam.state(cfg)
@@ -167,7 +186,7 @@ func newTrainer(cfg Config, data *dataset.Set) (*trainer, error) {
 		if ph.enabled != nil && !ph.enabled(cfg) {
 			continue
 		}
-		plan := newPhasePlan(ph, t.nets, t.noise, t.scalars, t.stateVars)
+		plan := newPhasePlan(ph, t.nets, fam.labels, t.noise, t.scalars, t.stateVars)
 		exec, err := NewExec(backend, func(in []*Node) []*Node { return plan.build(cfg, netByName, in) })
 		if err != nil {
 			return nil, fmt.Errorf("phase %s: %w", ph.name, err)
@@ -259,8 +278,24 @@ func (t *trainer) nextBatch() *tensors.Tensor {
 		t.permEpoch = epoch
 	}
 	pos := int(t.step%t.stepsPerEpoch) * t.cfg.BatchSize
-	t.data.Batch(t.perm[pos:pos+t.cfg.BatchSize], t.batch)
+	idx := t.perm[pos : pos+t.cfg.BatchSize]
+	t.data.Batch(idx, t.batch)
 	return tensors.FromFlatDataAndDimensions(t.batch, t.cfg.BatchSize, t.data.C, t.data.H, t.data.W)
+}
+
+// batchLabels is the current step's batch of classes one-hot, as nextBatch draws its
+// images; nil for families that do not read them.
+func (t *trainer) batchLabels() *tensors.Tensor {
+	if t.labels == nil {
+		return nil
+	}
+	k := t.cfg.Backbone.Classes
+	pos := int(t.step%t.stepsPerEpoch) * t.cfg.BatchSize
+	clear(t.labels)
+	for i, j := range t.perm[pos : pos+t.cfg.BatchSize] {
+		t.labels[i*k+t.data.Labels[j]] = 1
+	}
+	return tensors.FromFlatDataAndDimensions(t.labels, t.cfg.BatchSize, k)
 }
 
 // noiseTensors draws the noise of one phase of the current step, in the order of names:
@@ -283,6 +318,7 @@ func (t *trainer) noiseTensors(phase int, names []string) map[string]*tensors.Te
 // phase's plan packs its inputs and unpacks its outputs.
 func (t *trainer) trainStep() (map[string]float64, error) {
 	images := t.nextBatch()
+	labels := t.batchLabels()
 	it := float64(t.step + 1)
 	lr := t.cfg.LR * math.Sqrt(1-math.Pow(t.cfg.Beta2, it)) / (1 - math.Pow(t.cfg.Beta1, it))
 	var scalars map[string]float64
@@ -297,6 +333,8 @@ func (t *trainer) trainStep() (map[string]float64, error) {
 			switch sl.kind {
 			case imagesSlot:
 				args[i] = images
+			case labelsSlot:
+				args[i] = labels
 			case noiseSlot:
 				args[i] = noise[sl.name]
 			case lrSlot:

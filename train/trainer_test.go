@@ -33,6 +33,7 @@ var shortSettings = map[string]func(c Config){
 	"avae":       nil,
 	"dcvae":      func(c Config) { optionsOf[*DCVAEOptions](c).QueueSize = 64 },
 	"vaegan":     nil,
+	"classifier": nil,
 }
 
 // shortFamilyConfig is a few steps of family at batch 16, with a small queue.
@@ -213,6 +214,7 @@ func changedWeights(tr *trainer, before, after *Checkpoint) map[string][]string 
 var shortRuns = map[string]func(t *testing.T){
 	"vae":        func(t *testing.T) { testReconstructionFalls(t, "vae") },
 	"wae":        func(t *testing.T) { testReconstructionFalls(t, "wae") },
+	"classifier": testClassifierLearns,
 	"moca":       testMocaSpreadsLatents,
 	"introvae":   func(t *testing.T) { testIntroShortRun(t, "introvae") },
 	"sintrovae":  func(t *testing.T) { testIntroShortRun(t, "sintrovae") },
@@ -247,6 +249,20 @@ func testReconstructionFalls(t *testing.T, family string) {
 		cfg.Steps, took.Round(time.Second), last.ImgPerS, first.Metrics["rec"], last.Metrics["rec"], first.Loss, last.Loss)
 	if !(last.Metrics["rec"] < 0.8*first.Metrics["rec"]) {
 		t.Errorf("reconstruction error went from %.1f to %.1f", first.Metrics["rec"], last.Metrics["rec"])
+	}
+}
+
+// testClassifierLearns trains the classifier for 100 steps: its accuracy on the training
+// batches must rise well above chance (0.1) and its loss fall.
+func testClassifierLearns(t *testing.T) {
+	cfg := DefaultConfig("classifier", "fashion-mnist")
+	cfg.Steps, cfg.BatchSize, cfg.LogEvery, cfg.CheckpointEvery = 100, 32, 10, 1000
+	_, recs, took := shortRun(t, cfg)
+	first, last := recs[0], recs[len(recs)-1]
+	t.Logf("%d steps in %s, %.0f img/s; acc %.2f → %.2f, loss %.2f → %.2f",
+		cfg.Steps, took.Round(time.Second), last.ImgPerS, first.Metrics["acc"], last.Metrics["acc"], first.Loss, last.Loss)
+	if !(last.Metrics["acc"] > 0.6) || !(last.Loss < 0.6*first.Loss) {
+		t.Errorf("accuracy went from %.2f to %.2f, loss from %.2f to %.2f", first.Metrics["acc"], last.Metrics["acc"], first.Loss, last.Loss)
 	}
 }
 
