@@ -87,6 +87,9 @@ func Open(e zoo.Entry, opts Options) (_ *Model, err error) {
 	if err := man.Validate(); err != nil {
 		return nil, err
 	}
+	if man.IsClassifier() {
+		return nil, errkind.New(errkind.Unprocessable, "%s is a classifier (a yardstick), not an autoencoder: it has no latent to encode to or decode from", man.Name)
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -214,10 +214,10 @@ func TestBadInput(t *testing.T) {
 		{"short weight", enc, resized(enc, "encoder/mu/weight", 31), `"encoder/mu/weight" has 31 values, want 64`},
 		{"long bias", dec, resized(dec, "decoder/deconv0/bias", 2), `"decoder/deconv0/bias" has 2 values, want 1`},
 		{"nil params", enc, nil, "missing parameter"},
-		{"head misfit", misfit, modeltest.RandomParams(misfit, 1), "layer mu (dense) on input shape [32]: want [7]"},
-		{"bad unflatten", unflat, modeltest.RandomParams(unflat, 1), "cannot unflatten to [3 4 4]"},
+		{"head misfit", misfit, modeltest.RandomParams(misfit, 1), "layer mu (dense): input [32], want [7]"},
+		{"bad unflatten", unflat, modeltest.RandomParams(unflat, 1), "want 48 values for [3 4 4]"},
 		{"duplicate output", duplicate, modeltest.RandomParams(duplicate, 1), `output name "mu" is empty or taken`},
-		{"unknown op", unknown, modeltest.RandomParams(unknown, 1), "unsupported op"},
+		{"unknown op", unknown, modeltest.RandomParams(unknown, 1), `unknown op "maxpool"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Marshal(tc.net, tc.params)

@@ -82,9 +82,16 @@ func runServe(args []string) error {
 // with no names, it returns every built-in entry.
 func resolveModels(list []string) ([]zoo.Entry, error) {
 	if len(list) == 0 {
-		entries, err := zoo.Builtin()
+		all, err := zoo.Builtin()
 		if err != nil {
 			return nil, err
+		}
+		// The built-in yardsticks are classifiers, which the image endpoints do not serve.
+		var entries []zoo.Entry
+		for _, e := range all {
+			if !e.Manifest().IsClassifier() {
+				entries = append(entries, e)
+			}
 		}
 		if len(entries) == 0 {
 			return nil, errors.New("this binary has no built-in entries: name one with --model")
