@@ -10,6 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/latentzoo/latentzoo/errkind"
+	"github.com/latentzoo/latentzoo/infer"
+	"github.com/latentzoo/latentzoo/zoo"
 )
 
 // gaussianFeatures draws n features of dim values with mean shift and a fixed random
@@ -218,6 +222,25 @@ func BenchmarkFrechet(b *testing.B) {
 		}
 		if _, err := Frechet(sr, sg); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestOpenRefusesAutoencoder requires an autoencoder entry to be refused as a yardstick.
+func TestOpenRefusesAutoencoder(t *testing.T) {
+	entries, err := zoo.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Manifest().IsClassifier() {
+			continue
+		}
+		if n, err := Open(e, infer.Options{}); errkind.Of(err) != errkind.Unprocessable || !strings.Contains(err.Error(), "not a classifier") {
+			if n != nil {
+				n.Close()
+			}
+			t.Errorf("%s as a yardstick: %v, want an unprocessable-entry error", e.Manifest().Name, err)
 		}
 	}
 }
