@@ -174,3 +174,49 @@ func Floor(net *yardstick.Network, train, test *dataset.Set, n, batch int) (floa
 	}
 	return yardstick.Frechet(stats[0], stats[1])
 }
+
+// FIDJudge scores a model's samples during training by their Fréchet distance to a set of
+// reference images on a yardstick's features (train's Judge). It compares with training
+// images, not the test split, so that choosing a checkpoint by it leaves the test split to
+// the card's measurements.
+type FIDJudge struct {
+	net *yardstick.Network
+	ref yardstick.Stats
+}
+
+// NewFIDJudge is the judge of net against the images of ref.
+func NewFIDJudge(net *yardstick.Network, ref *dataset.Set) (*FIDJudge, error) {
+	if err := net.Fits(ref.Name, ref.H, ref.C); err != nil {
+		return nil, err
+	}
+	f, _, err := net.Run(ref.Images, ref.N, 256)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := yardstick.NewFeatures(f, ref.N, net.FeatureSize())
+	if err != nil {
+		return nil, err
+	}
+	st, err := fs.Stats()
+	if err != nil {
+		return nil, err
+	}
+	return &FIDJudge{net: net, ref: st}, nil
+}
+
+// Score is the Fréchet distance of n CHW images laid end to end to the reference images.
+func (j *FIDJudge) Score(images []float32, n int) (float64, error) {
+	f, _, err := j.net.Run(images, n, 256)
+	if err != nil {
+		return 0, err
+	}
+	fs, err := yardstick.NewFeatures(f, n, j.net.FeatureSize())
+	if err != nil {
+		return 0, err
+	}
+	st, err := fs.Stats()
+	if err != nil {
+		return 0, err
+	}
+	return yardstick.Frechet(j.ref, st)
+}

@@ -19,6 +19,9 @@ import (
 type EntryOptions struct {
 	// Backend runs the training graph for the parity check.
 	Backend compute.Backend
+	// Checkpoint is the run's checkpoint to export: train.LastCheckpoint (the default) or
+	// train.BestCheckpoint.
+	Checkpoint string
 	// Samples is the number of random inputs of the parity check (default 8).
 	Samples int
 	// License is the entry's licence text.
@@ -34,7 +37,10 @@ type EntryOptions struct {
 // run's config and loss log, the manifest, and the model card. It writes nothing: pass the
 // result to zoo.WriteEntry or Store.Write.
 func Entry(runDir string, name zoo.Name, opts EntryOptions) (*zoo.Manifest, map[string][]byte, error) {
-	m, err := train.LoadModel(runDir)
+	if opts.Checkpoint == "" {
+		opts.Checkpoint = train.LastCheckpoint
+	}
+	m, err := train.LoadModelAt(runDir, opts.Checkpoint)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -104,6 +110,9 @@ func Entry(runDir string, name zoo.Name, opts EntryOptions) (*zoo.Manifest, map[
 	if man.Run, err = summarize(files["train-log.jsonl"], cfg.BatchSize); err != nil {
 		return nil, nil, fmt.Errorf("run %s: %w", runDir, err)
 	}
+	if opts.Checkpoint == train.BestCheckpoint {
+		man.Run.Checkpoint, man.Run.CheckpointStep = train.BestCheckpoint, m.Step
+	}
 	files["README.md"] = zoo.ModelCard(man)
 	return man, files, nil
 }
@@ -118,6 +127,9 @@ func summarize(log []byte, batchSize int) (*zoo.RunSummary, error) {
 		var rec train.LogRecord
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 			return nil, fmt.Errorf("loss log: %w", err)
+		}
+		if rec.Metrics == nil {
+			continue // a line of a sample scoring (train.FIDRecord), not of the loss
 		}
 		if rec.ImgPerS > 0 && rec.Step > prev {
 			s.Seconds += float64((rec.Step-prev)*int64(batchSize)) / rec.ImgPerS

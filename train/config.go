@@ -43,6 +43,11 @@ type Config struct {
 	Seed            int64 `json:"seed"`
 	CheckpointEvery int   `json:"checkpoint_every"`
 	LogEvery        int   `json:"log_every"`
+	// FIDEvery, when positive and the run has a Judge, is the number of steps between
+	// scorings of the model's samples; the best-scored checkpoint is kept beside the last.
+	FIDEvery int `json:"fid_every,omitempty"`
+	// FIDSamples is how many prior samples each scoring draws; 0 is DefaultFIDSamples.
+	FIDSamples int `json:"fid_samples,omitempty"`
 	// Backend is the GoMLX backend ("go:ops_sequential", "onnx:cpu"); empty picks the default.
 	Backend string `json:"backend,omitempty"`
 	// CodeVersion names the code that started (or last resumed) the run.
@@ -117,6 +122,19 @@ func commonDefaults(family, dataset string) Config {
 	}
 }
 
+// DefaultFIDSamples is the number of prior samples a scoring during training draws when
+// the config gives none: enough to rank checkpoints; a card's FID is measured by eval on
+// more.
+const DefaultFIDSamples = 2000
+
+// fidSamples is the number of samples a scoring draws.
+func (c Config) fidSamples() int {
+	if c.FIDSamples > 0 {
+		return c.FIDSamples
+	}
+	return DefaultFIDSamples
+}
+
 // DefaultConfig is the configuration of a family on a data set before flags change it:
 // the common defaults, changed as the family's registration says, with its options. An
 // unknown family gets no options (and Validate reports it).
@@ -131,8 +149,12 @@ func DefaultConfig(family, dataset string) Config {
 // Validate checks the configuration before a run starts: the common settings, then the
 // family's options.
 func (c Config) Validate() error {
-	if _, err := models.Lookup(c.Family); err != nil {
+	desc, err := models.Lookup(c.Family)
+	if err != nil {
 		return err
+	}
+	if desc.Classifier && c.FIDEvery > 0 {
+		return fmt.Errorf("config: family %s does not sample, so it has no FID to select by (fid_every %d)", c.Family, c.FIDEvery)
 	}
 	f, err := lookupFamily(c.Family)
 	if err != nil {
@@ -152,6 +174,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config: rec must be bce or mse, got %q", c.Rec)
 	case c.CheckpointEvery <= 0 || c.LogEvery <= 0:
 		return fmt.Errorf("config: checkpoint and log intervals must be positive")
+	case c.FIDEvery < 0 || c.FIDSamples < 0 || c.FIDSamples == 1:
+		return fmt.Errorf("config: fid_every must be 0 or positive and fid_samples 0 or at least 2")
 	case c.Options == nil:
 		return fmt.Errorf("config: family %s has no options", c.Family)
 	case reflect.TypeOf(c.Options) != f.optionsType:

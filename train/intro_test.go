@@ -511,7 +511,7 @@ func TestASIntroKeepsItsPosteriors(t *testing.T) {
 	cfg := DefaultConfig("asintrovae", "fashion-mnist")
 	cfg.Epochs = 3
 	dir := t.TempDir()
-	if err := run(context.Background(), cfg, dir, io.Discard, 100); err != nil {
+	if err := run(context.Background(), cfg, dir, io.Discard, nil, 100); err != nil {
 		t.Fatal(err)
 	}
 	recs := introLog(t, dir)

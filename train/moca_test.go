@@ -196,7 +196,7 @@ func testMocaSpreadsLatents(t *testing.T) {
 	cfg := DefaultConfig("moca", "fashion-mnist")
 	cfg.Steps, cfg.LogEvery, cfg.CheckpointEvery = 200, 50, 1000
 	dir := t.TempDir()
-	if err := run(context.Background(), cfg, dir, io.Discard, 1); err != nil {
+	if err := run(context.Background(), cfg, dir, io.Discard, nil, 1); err != nil {
 		t.Fatal(err)
 	}
 	spread := func() float64 {

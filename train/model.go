@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"path/filepath"
 	"sync"
 
 	"github.com/gomlx/compute"
@@ -25,39 +26,71 @@ type Model struct {
 	execs map[string]*Exec
 }
 
-// LoadModel reads a run folder's config and checkpoint. For a family that exports a
+// The checkpoints of a run that LoadModelAt reads.
+const (
+	// LastCheckpoint is the run's state when it last stopped.
+	LastCheckpoint = "last"
+	// BestCheckpoint is the state whose samples its Judge scored best (see Config.FIDEvery).
+	BestCheckpoint = "best"
+)
+
+// LoadModel reads a run folder's config and last checkpoint. For a family that exports a
 // moving average of the weights, the trainable parameters are those averages; a family
 // whose exported nets differ from its trained ones turns the parameters into theirs.
-func LoadModel(runDir string) (*Model, error) {
+func LoadModel(runDir string) (*Model, error) { return LoadModelAt(runDir, LastCheckpoint) }
+
+// LoadModelAt is LoadModel of the run's checkpoint called which: LastCheckpoint or
+// BestCheckpoint.
+func LoadModelAt(runDir, which string) (*Model, error) {
 	cfg, err := LoadConfig(runDir)
 	if err != nil {
 		return nil, err
 	}
-	fam, err := models.Lookup(cfg.Family)
+	var ck *Checkpoint
+	switch which {
+	case LastCheckpoint:
+		ck, err = LoadCheckpoint(runDir)
+	case BestCheckpoint:
+		ck, err = LoadCheckpoint(filepath.Join(runDir, bestDir))
+		if isNotExist(err) {
+			return nil, fmt.Errorf("run %s has no best checkpoint (it was trained without -fid-every, or has not been scored yet): %w", runDir, err)
+		}
+	default:
+		return nil, fmt.Errorf("checkpoint %q: want %s or %s", which, LastCheckpoint, BestCheckpoint)
+	}
 	if err != nil {
 		return nil, err
 	}
-	ck, err := LoadCheckpoint(runDir)
+	m, err := modelFrom(cfg, ck)
+	if err != nil {
+		return nil, fmt.Errorf("run %s: %w", runDir, err)
+	}
+	return m, nil
+}
+
+// modelFrom is the model of config cfg in the state ck.
+func modelFrom(cfg Config, ck *Checkpoint) (*Model, error) {
+	fam, err := models.Lookup(cfg.Family)
 	if err != nil {
 		return nil, err
 	}
 	m, err := lookupFamily(cfg.Family)
 	if err != nil {
-		return nil, fmt.Errorf("run %s: %w", runDir, err)
+		return nil, err
 	}
 	trained := m.nets(cfg)
 	params, err := ck.Params(trained...)
 	if err != nil {
-		return nil, fmt.Errorf("run %s: %w", runDir, err)
+		return nil, err
 	}
 	if m.exportAverage {
 		if err := useAverages(ck, trained, params); err != nil {
-			return nil, fmt.Errorf("run %s: %w", runDir, err)
+			return nil, err
 		}
 	}
 	if m.exported != nil {
 		if err := m.exported(cfg, params); err != nil {
-			return nil, fmt.Errorf("run %s: %w", runDir, err)
+			return nil, err
 		}
 	}
 	nets := fam.Nets(cfg.Backbone)
@@ -65,7 +98,7 @@ func LoadModel(runDir string) (*Model, error) {
 	for _, n := range nets {
 		for _, p := range n.Params() {
 			if len(params[p.Name]) != p.Size() {
-				return nil, fmt.Errorf("run %s: parameter %q has %d values, want %d", runDir, p.Name, len(params[p.Name]), p.Size())
+				return nil, fmt.Errorf("parameter %q has %d values, want %d", p.Name, len(params[p.Name]), p.Size())
 			}
 			exported[p.Name] = params[p.Name]
 		}

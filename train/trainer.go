@@ -44,12 +44,18 @@ type LogRecord struct {
 // for: resuming an interrupted run continues it exactly, while asking for more epochs
 // than before stretches what remains of the schedule.
 func Run(ctx context.Context, cfg Config, runDir string, progressOut io.Writer) error {
-	return run(ctx, cfg, runDir, progressOut, 0)
+	return run(ctx, cfg, runDir, progressOut, nil, 0)
 }
 
-// run is Run, stopping as if interrupted (checkpoint saved) after step stopAt when it is
-// positive.
-func run(ctx context.Context, cfg Config, runDir string, progressOut io.Writer, stopAt int64) error {
+// RunWith is Run with a Judge that scores the model's samples every cfg.FIDEvery steps
+// and at the end; the run keeps its best-scored checkpoint in runDir/best.
+func RunWith(ctx context.Context, cfg Config, runDir string, progressOut io.Writer, judge Judge) error {
+	return run(ctx, cfg, runDir, progressOut, judge, 0)
+}
+
+// run is RunWith, stopping as if interrupted (checkpoint saved) after step stopAt when it
+// is positive.
+func run(ctx context.Context, cfg Config, runDir string, progressOut io.Writer, judge Judge, stopAt int64) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -94,6 +100,9 @@ func run(ctx context.Context, cfg Config, runDir string, progressOut io.Writer, 
 	default:
 		return err
 	}
+	if judge != nil && cfg.FIDEvery > 0 {
+		t.judge = judge
+	}
 	return t.loop(ctx, runDir, progressOut, stopAt)
 }
 
@@ -101,6 +110,7 @@ func run(ctx context.Context, cfg Config, runDir string, progressOut io.Writer, 
 func sameRun(a, b Config) error {
 	a.Epochs, b.Epochs, a.Steps, b.Steps = 0, 0, 0, 0
 	a.CheckpointEvery, b.CheckpointEvery, a.LogEvery, b.LogEvery = 0, 0, 0, 0
+	a.FIDEvery, b.FIDEvery, a.FIDSamples, b.FIDSamples = 0, 0, 0, 0
 	a.Backend, b.Backend, a.CodeVersion, b.CodeVersion = "", "", "", ""
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
@@ -130,6 +140,8 @@ type trainer struct {
 	permEpoch     int
 	batch         []float32
 	labels        []float32 // the batch's classes one-hot, for families that read them
+	judge         Judge     // scores samples every cfg.FIDEvery steps, when set
+	judged        *Model    // the model the last scoring compiled
 }
 
 func newTrainer(cfg Config, data *dataset.Set) (*trainer, error) {
@@ -396,6 +408,35 @@ func (t *trainer) loop(ctx context.Context, runDir string, progressOut io.Writer
 		}
 		return ck.save(runDir)
 	}
+	best, err := LoadBest(runDir)
+	if err != nil && !isNotExist(err) {
+		return err
+	}
+	haveBest := err == nil
+	// judge scores the current state, logs the score and keeps the best checkpoint.
+	judge := func() error {
+		ck, err := t.checkpoint()
+		if err != nil {
+			return err
+		}
+		fid, err := t.score(t.judge, ck)
+		if err != nil {
+			return fmt.Errorf("step %d: score samples: %w", t.step, err)
+		}
+		rec := FIDRecord{Step: t.step, Epoch: float64(t.step) / float64(t.stepsPerEpoch), FIDSamples: fid, Samples: t.cfg.fidSamples(),
+			Elapsed: time.Since(runStart).Seconds(), Time: time.Now().UTC()}
+		if rec.Best = !haveBest || fid < best.FIDSamples; rec.Best {
+			best, haveBest = Best{Step: t.step, FIDSamples: fid, Samples: rec.Samples}, true
+			if err := saveBest(runDir, ck, best); err != nil {
+				return err
+			}
+		}
+		slog.Info("scored samples", "step", t.step, "fid_samples", fid, "best_step", best.Step, "best_fid", best.FIDSamples)
+		if err := enc.Encode(rec); err != nil {
+			return fmt.Errorf("write loss log: %w", err)
+		}
+		return nil
+	}
 	for t.step < total {
 		if stopAt > 0 && t.step == stopAt {
 			prog.done()
@@ -433,6 +474,11 @@ func (t *trainer) loop(ctx context.Context, runDir string, progressOut io.Writer
 			}
 			sums, count = map[string]float64{}, 0
 			windowStart, windowStep = time.Now(), t.step
+		}
+		if t.judge != nil && (t.step%int64(t.cfg.FIDEvery) == 0 || t.step == total) {
+			if err := judge(); err != nil {
+				return err
+			}
 		}
 		if t.step%int64(t.cfg.CheckpointEvery) == 0 && t.step != total {
 			if err := save(); err != nil {

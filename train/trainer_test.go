@@ -70,7 +70,7 @@ func testResumeIsExact(t *testing.T, family, be string) {
 	if err := Run(context.Background(), cfg(6), straight, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	if err := run(context.Background(), cfg(6), split, io.Discard, 3); err != nil {
+	if err := run(context.Background(), cfg(6), split, io.Discard, nil, 3); err != nil {
 		t.Fatal(err)
 	}
 	if ck, err := LoadCheckpoint(split); err != nil || ck.Step != 3 {

@@ -31,6 +31,9 @@ func ModelCard(m *Manifest) []byte {
 			p(" %s %.4g;", k, m.Run.Final[k])
 		}
 		p("\n\n")
+		if m.Run.Checkpoint != "" {
+			p("Exported from the %s checkpoint, step %d: the one whose prior samples scored the lowest FID on the yardstick during training (the `fid_samples` lines of the log).\n\n", m.Run.Checkpoint, m.Run.CheckpointStep)
+		}
 	}
 	if len(m.Training) > 0 {
 		var pretty bytes.Buffer

@@ -90,6 +90,10 @@ type RunSummary struct {
 	ImgPerSec float64            `json:"img_per_s"`
 	Seconds   float64            `json:"seconds"`
 	Backend   string             `json:"backend"`
+	// Checkpoint is the checkpoint exported ("best" when chosen by its samples' score;
+	// empty for the last) and CheckpointStep the step it was saved at.
+	Checkpoint     string `json:"checkpoint,omitempty"`
+	CheckpointStep int64  `json:"checkpoint_step,omitempty"`
 }
 
 // Validate checks the manifest's internal consistency: a valid name (see [ParseName]), files

@@ -23,6 +23,7 @@ func runExport(args []string) error {
 	nameFlag := fs.String("name", "", "entry name, family/dataset[:tag] (required)")
 	out := fs.String("out", "", "write the entry into this folder instead of the local store")
 	license := fs.String("license", "MIT (weights trained by latentzoo)", "licence recorded in the manifest and model card")
+	checkpoint := fs.String("checkpoint", train.LastCheckpoint, "the run's checkpoint to export: "+train.LastCheckpoint+", or "+train.BestCheckpoint+" (the one whose samples scored best, for runs trained with -fid-every)")
 	backend := fs.String("backend", "", "GoMLX backend for the parity check (default "+train.DefaultBackend()+")")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -41,7 +42,7 @@ func runExport(args []string) error {
 		return err
 	}
 	defer be.Finalize()
-	m, files, err := export.Entry(pos[0], name, export.EntryOptions{Backend: be, License: *license, CodeVersion: version, Report: os.Stdout})
+	m, files, err := export.Entry(pos[0], name, export.EntryOptions{Backend: be, Checkpoint: *checkpoint, License: *license, CodeVersion: version, Report: os.Stdout})
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/latentzoo/latentzoo/dataset"
+	"github.com/latentzoo/latentzoo/evaluate"
 	"github.com/latentzoo/latentzoo/train"
 )
 
@@ -78,6 +80,9 @@ func runTrain(args []string) error {
 	fs.Var(&widths, "widths", "encoder channel widths, comma-separated")
 	fs.IntVar(&c.Backbone.Latent, "latent", c.Backbone.Latent, "latent size")
 	fs.BoolVar(&c.Backbone.BatchNorm, "batchnorm", c.Backbone.BatchNorm, "batch norm in encoder and decoder")
+	fs.IntVar(&c.FIDEvery, "fid-every", c.FIDEvery, "score the samples' FID on the yardstick every this many steps and keep the best checkpoint (0: never)")
+	fs.IntVar(&c.FIDSamples, "fid-samples", c.FIDSamples, fmt.Sprintf("prior samples per scoring (0: %d)", train.DefaultFIDSamples))
+	ys := fs.String("yardstick", "", "classifier entry that scores the samples (default classifier/DATASET:v1)")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -88,9 +93,48 @@ func runTrain(args []string) error {
 	c.Family, c.Dataset, c.Backbone.Widths, c.CodeVersion = family, data, widths, version
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := train.Run(ctx, c, *out, os.Stderr); err != nil {
+	var judge train.Judge
+	if c.FIDEvery > 0 {
+		j, closeJudge, err := fidJudge(*ys, c)
+		if err != nil {
+			return err
+		}
+		defer closeJudge()
+		judge = j
+	}
+	if err := train.RunWith(ctx, c, *out, os.Stderr, judge); err != nil {
 		return fmt.Errorf("train %s on %s: %w", c.Family, c.Dataset, err)
 	}
 	fmt.Fprintf(os.Stderr, "run saved in %s\n", *out)
 	return nil
+}
+
+// judgeImages is how many training images (evenly spread) the samples' FID compares with
+// during training.
+const judgeImages = 10_000
+
+// fidJudge opens the yardstick called name (default classifier/DATASET:v1) and makes the
+// judge of c's samples against training images on it; closeJudge releases the yardstick.
+func fidJudge(name string, c train.Config) (_ train.Judge, closeJudge func(), err error) {
+	net, err := openYardstick(name, c.Dataset)
+	if err != nil {
+		return nil, nil, err
+	}
+	if net == nil {
+		return nil, nil, fmt.Errorf("-fid-every: no yardstick classifier/%s:v1 for data set %s (train and export one, or name one with -yardstick)", c.Dataset, c.Dataset)
+	}
+	defer func() {
+		if err != nil {
+			net.Close()
+		}
+	}()
+	ref, err := dataset.Load(c.Dataset, dataset.Train, c.Backbone.Resolution, c.Backbone.Channels)
+	if err != nil {
+		return nil, nil, err
+	}
+	j, err := evaluate.NewFIDJudge(net, ref.Subset(judgeImages))
+	if err != nil {
+		return nil, nil, err
+	}
+	return j, func() { net.Close() }, nil
 }
