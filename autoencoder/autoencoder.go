@@ -50,12 +50,16 @@ type Options struct {
 	// Observe, when set, is called after each run of a graph with the graph's role, the
 	// batch size and the run's duration (for metrics).
 	Observe func(role string, batch int, d time.Duration)
+	// Batching gathers concurrent calls of a graph into one run; off when zero.
+	Batching Batching
 }
 
 // graph is one ONNX graph of a model, open in ONNX Runtime.
 type graph struct {
 	role string
 	sess *infer.Session
+	// batcher, when batching is on, gathers the graph's concurrent runs.
+	batcher *batcher
 }
 
 // Model is a zoo entry with its graphs open. It is safe for concurrent use. It follows the
@@ -135,6 +139,13 @@ func Open(e zoo.Entry, opts Options) (_ *Model, err error) {
 			return nil, errkind.New(errkind.Unprocessable, "model %s: graph %q, named to reconstruct or sample, does not map z to image", man.Name, role)
 		}
 	}
+	if opts.Batching.MaxBatch > 1 {
+		image := []int64{int64(man.Channels), int64(man.Resolution), int64(man.Resolution)}
+		m.encoder.batcher = newBatcher(m.encoder, TensorImage, image, opts.Batching, m.observe)
+		for _, g := range m.decoders {
+			g.batcher = newBatcher(g, TensorZ, []int64{int64(man.LatentSize)}, opts.Batching, m.observe)
+		}
+	}
 	if m.attributes, err = attributes.Load(e); err != nil {
 		return nil, fmt.Errorf("model %s: %w", man.Name, err)
 	}
@@ -211,13 +222,16 @@ func (m *Model) checkDecoder(g *graph) error {
 	return nil
 }
 
-// Close closes every open graph.
+// Close closes every open graph, once the calls queued for them are done.
 func (m *Model) Close() error {
 	var errs []error
-	if m.encoder != nil {
-		errs = append(errs, m.encoder.sess.Close())
-	}
-	for _, g := range m.decoders {
+	for _, g := range append(slices.Collect(maps.Values(m.decoders)), m.encoder) {
+		if g == nil {
+			continue
+		}
+		if g.batcher != nil {
+			g.batcher.close()
+		}
 		errs = append(errs, g.sess.Close())
 	}
 	return errors.Join(errs...)
@@ -282,17 +296,29 @@ func (m *Model) decoder(role, def string) (*graph, error) {
 	return nil, errkind.New(errkind.Invalid, "unknown decoder %q for model %s (decoders: %s)", role, m.Name(), strings.Join(m.Decoders(), ", "))
 }
 
-// run runs g on a batch given as its one input and returns g's outputs, each checked to
-// hold the number of values sizes gives for its name.
-func (m *Model) run(g *graph, input string, shape []int64, data []float32, sizes map[string]int) (map[string]infer.Tensor, error) {
-	start := time.Now()
-	outs, err := g.sess.Run(map[string]infer.Tensor{input: {Shape: shape, Data: data}})
-	if err != nil {
-		return nil, fmt.Errorf("model %s graph %s: %w", m.Name(), g.role, err)
+// run runs g on a batch given as its one input, alone or gathered with other calls, and
+// returns g's outputs, each checked to hold the number of values sizes gives for its name.
+func (m *Model) run(g *graph, input string, shape []int64, data []float32, sizes map[string]int) (map[string][]float32, error) {
+	var outs map[string][]float32
+	if g.batcher != nil {
+		var err error
+		if outs, err = g.batcher.run(int(shape[0]), data); err != nil {
+			return nil, fmt.Errorf("model %s: %w", m.Name(), err)
+		}
+	} else {
+		start := time.Now()
+		res, err := g.sess.Run(map[string]infer.Tensor{input: {Shape: shape, Data: data}})
+		if err != nil {
+			return nil, fmt.Errorf("model %s graph %s: %w", m.Name(), g.role, err)
+		}
+		m.observe(g.role, int(shape[0]), time.Since(start))
+		outs = make(map[string][]float32, len(res))
+		for name, t := range res {
+			outs[name] = t.Data
+		}
 	}
-	m.observe(g.role, int(shape[0]), time.Since(start))
 	for name, size := range sizes {
-		if n := len(outs[name].Data); n != size {
+		if n := len(outs[name]); n != size {
 			return nil, fmt.Errorf("model %s graph %s: output %q has %d values, want %d", m.Name(), g.role, name, n, size)
 		}
 	}
@@ -347,10 +373,10 @@ func (m *Model) Posterior(images []float32, n int) (Encoding, error) {
 		return Encoding{}, err
 	}
 	if !m.posterior {
-		return Encoding{Z: split(outs[TensorZ].Data, n)}, nil
+		return Encoding{Z: split(outs[TensorZ], n)}, nil
 	}
-	mu := split(outs[TensorMu].Data, n)
-	return Encoding{Z: mu, Mu: mu, LogVar: split(outs[TensorLogVar].Data, n)}, nil
+	mu := split(outs[TensorMu], n)
+	return Encoding{Z: mu, Mu: mu, LogVar: split(outs[TensorLogVar], n)}, nil
 }
 
 // Encode returns the latents of n CHW images laid end to end: the posterior mean for
@@ -378,7 +404,7 @@ func (m *Model) decode(g *graph, zs [][]float32) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	return outs[TensorImage].Data, nil
+	return outs[TensorImage], nil
 }
 
 // Reconstruct encodes n CHW images laid end to end and decodes their latents with the

@@ -3,12 +3,15 @@ package serve
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/go-chi/chi/v5"
@@ -195,4 +198,54 @@ func TestClientErrors(t *testing.T) {
 	if _, err := api.NewClient("ftp://example", nil); err == nil {
 		t.Error("NewClient took an ftp address")
 	}
+}
+
+// TestBatchedServerAnswersAlike sends the same concurrent requests to a server with
+// dynamic batching and to the test server without, and requires the same latents and
+// images.
+func TestBatchedServerAnswersAlike(t *testing.T) {
+	srv, err := New(Config{IntraOpThreads: 1, BatchSize: 8, Logger: slog.New(slog.DiscardHandler)}, mustEntries(t)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	batched, err := api.NewClient(ts.URL, ts.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := testClient(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for k := range 24 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req := &api.Request{Image: mustPNG(checker(20+k, 32, k%2 == 0))}
+			if k%3 == 0 {
+				req.Model = sphereName
+			}
+			a, err := plain.Reconstruct(ctx, req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			b, err := batched.Reconstruct(ctx, req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for i := range a.Z[0] {
+				if d := math.Abs(float64(a.Z[0][i] - b.Z[0][i])); d > 1e-6 {
+					t.Errorf("request %d: latent value %d differs by %g with batching", k, i, d)
+					return
+				}
+			}
+			if a.Images[0] != b.Images[0] {
+				t.Errorf("request %d: another image with batching", k)
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -24,6 +24,8 @@ type metrics struct {
 	latency   *prometheus.HistogramVec // by route
 	inference *prometheus.HistogramVec
 	examples  *prometheus.CounterVec
+	batches   *prometheus.HistogramVec // examples per ONNX Runtime run
+	queued    *prometheus.HistogramVec // a call's wait for its batch's run
 
 	registry *prometheus.Registry
 	handler  http.Handler
@@ -48,9 +50,17 @@ func newMetrics() *metrics {
 		examples: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "latentzoo_inference_examples_total", Help: "Examples run through ONNX Runtime, by model and graph.",
 		}, []string{"model", "graph"}),
+		batches: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "latentzoo_inference_batch_size", Help: "Examples in one ONNX Runtime run (several requests' when dynamic batching gathers them), by model and graph.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128},
+		}, []string{"model", "graph"}),
+		queued: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "latentzoo_inference_queue_seconds", Help: "Time a request's run waited in the dynamic batcher's queue, by model and graph.",
+			Buckets: latencyBuckets,
+		}, []string{"model", "graph"}),
 		registry: prometheus.NewRegistry(),
 	}
-	m.registry.MustRegister(m.inFlight, m.requests, m.latency, m.inference, m.examples)
+	m.registry.MustRegister(m.inFlight, m.requests, m.latency, m.inference, m.examples, m.batches, m.queued)
 	m.handler = promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 	return m
 }
@@ -66,6 +76,12 @@ func (m *metrics) observeRequest(route, method string, status int, d time.Durati
 func (m *metrics) observeInference(model, graph string, batch int, d time.Duration) {
 	m.inference.WithLabelValues(model, graph).Observe(d.Seconds())
 	m.examples.WithLabelValues(model, graph).Add(float64(batch))
+	m.batches.WithLabelValues(model, graph).Observe(float64(batch))
+}
+
+// observeQueue records how long a call waited for its batch's run.
+func (m *metrics) observeQueue(model, graph string, d time.Duration) {
+	m.queued.WithLabelValues(model, graph).Observe(d.Seconds())
 }
 
 // ServeHTTP serves the metrics, in the format the scraper asks for (text by default).

@@ -12,8 +12,9 @@ import (
 	"github.com/latentzoo/latentzoo/api"
 )
 
-// instrument logs every request (method, path, status, duration) and counts it in the
-// metrics under its route pattern.
+// instrument counts every request in the metrics under its route pattern and logs it
+// (method, path, status, duration): at DEBUG, so that a loaded server does not spend a
+// log line per request, and at ERROR for a 5xx.
 func (s *Server) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -31,7 +32,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			route = "unmatched"
 		}
 		s.metrics.observeRequest(route, r.Method, status, d)
-		level := slog.LevelInfo
+		level := slog.LevelDebug
 		if status >= http.StatusInternalServerError {
 			level = slog.LevelError
 		}

@@ -28,6 +28,14 @@ func (s *Server) open(e zoo.Entry) (*model, error) {
 		Observe: func(role string, batch int, d time.Duration) {
 			s.metrics.observeInference(name, role, batch, d)
 		},
+		Batching: autoencoder.Batching{
+			MaxBatch: s.cfg.BatchSize,
+			MaxDelay: s.cfg.BatchDelay,
+			MaxQueue: s.cfg.QueueSize,
+			ObserveQueue: func(role string, d time.Duration) {
+				s.metrics.observeQueue(name, role, d)
+			},
+		},
 	})
 	if err != nil {
 		return nil, err

@@ -52,8 +52,19 @@ type Config struct {
 	// MaxSteps limits the frames of one /interpolate; default 64.
 	MaxSteps int
 	// MaxInFlight limits the inference requests worked on at once, from reading their body
-	// on; others wait. Default twice GOMAXPROCS.
+	// on; others wait. Default twice GOMAXPROCS, or 4 × BatchSize with dynamic batching,
+	// so that enough requests reach the batcher to fill its runs.
 	MaxInFlight int
+	// BatchSize turns on dynamic batching: concurrent runs of a graph are gathered into
+	// one ONNX Runtime run of up to BatchSize examples. 0 or 1 runs every request alone.
+	BatchSize int
+	// BatchDelay is how long a batch waits for more requests once it has one; 0 (the
+	// default) takes those already waiting and runs at once, so a lone request never
+	// waits.
+	BatchDelay time.Duration
+	// QueueSize bounds the requests waiting for one graph's batches; beyond it they get
+	// 503. Default 16 × BatchSize.
+	QueueSize int
 	// ShutdownTimeout bounds how long ListenAndServe waits for requests in progress when
 	// its context ends; default 10s.
 	ShutdownTimeout time.Duration
@@ -88,6 +99,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxInFlight <= 0 {
 		c.MaxInFlight = 2 * runtime.GOMAXPROCS(0)
+		if c.BatchSize > 1 {
+			c.MaxInFlight = max(c.MaxInFlight, 4*c.BatchSize)
+		}
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 10 * time.Second

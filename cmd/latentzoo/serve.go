@@ -46,7 +46,12 @@ func runServe(args []string) error {
 	// competes with them for the cores (see serve/API.md, "Performance").
 	fs.IntVar(&cfg.IntraOpThreads, "threads", 1, "threads per ONNX Runtime operator (0: ONNX Runtime chooses)")
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body", 8<<20, "largest request body in `bytes`")
-	fs.IntVar(&cfg.MaxInFlight, "max-in-flight", 0, "inference requests worked on at once; others wait (0: twice the CPUs)")
+	fs.IntVar(&cfg.MaxInFlight, "max-in-flight", 0, "inference requests worked on at once; others wait (0: twice the CPUs, or 4 × --batch-size when batching)")
+	fs.IntVar(&cfg.BatchSize, "batch-size", 32, "dynamic batching: gather up to this many examples of concurrent requests into one ONNX Runtime run (0 or 1: off)")
+	fs.DurationVar(&cfg.BatchDelay, "batch-delay", 0, "dynamic batching: how long a batch waits for more requests (0: it takes those already waiting, so a lone request never waits)")
+	fs.IntVar(&cfg.QueueSize, "queue", 0, "dynamic batching: requests that may wait for one graph before the next gets 503 (0: 16 × --batch-size)")
+	var level slog.Level
+	fs.TextVar(&level, "log-level", slog.LevelInfo, "least level logged: DEBUG logs every request, INFO (default) start-up, loads and warnings, ERROR failures only")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: latentzoo serve [flags]\n\nServes zoo entries over HTTP; see serve/API.md for the endpoints. Names resolve\nin the local store ($LATENTZOO_HOME, by default ~/.latentzoo), then among the\nbuilt-in entries.\n\nflags:")
 		fs.PrintDefaults()
@@ -64,7 +69,7 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg.Logger = slog.Default()
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	// The store lends its entries under /zoo/v1 and loads them on POST /models/{name}/load.
 	if cfg.Store, err = openStore(); err != nil {
 		return err
