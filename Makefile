@@ -22,7 +22,7 @@ GOFLAGS_TAGS := $(if $(strip $(BUILD_TAGS)),-tags '$(BUILD_TAGS)')
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo devel)
 GOCMD := $(if $(strip $(BUILD_ENV)),env $(BUILD_ENV)) $(GO)
 
-.PHONY: all deps build run test screenshot
+.PHONY: all deps build run test screenshot bench-serve
 
 all: build
 
@@ -47,3 +47,8 @@ test: deps
 # screenshot runs the demo page's browser test and keeps its screenshot as docs/demo.png.
 screenshot: deps
 	LATENTZOO_SCREENSHOT=$(CURDIR)/docs/demo.png $(GOCMD) test $(GOFLAGS_TAGS) -count=1 -run TestDemoPage ./web
+
+# bench-serve runs the server's load benchmark (scripts/bench-serve.sh; not part of test):
+# raw ONNX Runtime beside /reconstruct, /decode and /sample, with and without batching.
+bench-serve: deps
+	scripts/bench-serve.sh

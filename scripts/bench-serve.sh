@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# bench-serve.sh measures latentzoo serve under load, all in one run: raw ONNX Runtime on
+# the server's core (the built-in encoder and decoder at batch 1 and 64), then
+# /reconstruct, /decode and /sample at 1, 8, 32 and 64 connections, with dynamic batching
+# on and off, printing req/s, p50 and p99 and the ratio to raw ONNX Runtime. The server is
+# pinned to core 0 and the load generator (hey) to core 1. Not part of make test: measure
+# with nothing else running.
+#
+#   scripts/bench-serve.sh               # 4 s per level
+#   SECONDS_PER_LEVEL=10 scripts/bench-serve.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+secs=${SECONDS_PER_LEVEL:-4}
+port=${PORT:-18080}
+levels=(1 8 32 64)
+batching=(32 0) # --batch-size: on, off
+
+log() { echo "bench-serve: $*" >&2; }
+
+if ! command -v hey >/dev/null; then
+	log "installing hey"
+	if [ "$(id -u)" -eq 0 ]; then apt-get install -y -q hey >/dev/null; else sudo apt-get install -y -q hey >/dev/null; fi
+fi
+command -v taskset >/dev/null || { log "taskset (util-linux) is missing"; exit 1; }
+[ "$(nproc)" -ge 2 ] || { log "needs 2 cores: one for the server, one for the load"; exit 1; }
+
+scripts/deps.sh
+make -s build
+export LATENTZOO_ORT_LIB=${LATENTZOO_ORT_LIB:-$PWD/.deps/onnxruntime/libonnxruntime.so}
+export ONNXRUNTIME_SHARED_LIBRARY_PATH=$LATENTZOO_ORT_LIB
+
+work=$(mktemp -d)
+server=
+cleanup() {
+	[ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Request bodies: a 28×28 Fashion-MNIST bag, and a latent of zeros.
+printf '{"image":"%s"}' "$(base64 -w0 docs/examples/bag.png)" >"$work/reconstruct.json"
+printf '{"z":[%s]}' "$(printf '0,%.0s' $(seq 31))0" >"$work/decode.json"
+
+log "raw ONNX Runtime on core 0"
+taskset -c 0 go test -tags onnx -run XXX -bench 'Encode|Decode' -benchtime "${secs}s" ./serve >"$work/raw.txt"
+rate() { awk -v want="$1" '$1 ~ want {for (i = 1; i < NF; i++) if ($(i+1) == "images/s") print $i}' "$work/raw.txt"; }
+enc1=$(rate 'BenchmarkEncode/batch=1-'); dec1=$(rate 'BenchmarkDecode/batch=1-')
+enc64=$(rate 'BenchmarkEncode/batch=64-'); dec64=$(rate 'BenchmarkDecode/batch=64-')
+# A reconstruction is an encode and a decode: its raw rate is their harmonic combination.
+raw1=$(awk -v a="$enc1" -v b="$dec1" 'BEGIN {printf "%.0f", 1 / (1/a + 1/b)}')
+raw64=$(awk -v a="$enc64" -v b="$dec64" 'BEGIN {printf "%.0f", 1 / (1/a + 1/b)}')
+echo "raw ONNX Runtime, one core: encode $enc1 img/s at batch 1, $enc64 at 64; decode $dec1 and $dec64; encode+decode $raw1 and $raw64"
+echo
+
+start_server() {
+	taskset -c 0 ./latentzoo serve --addr "127.0.0.1:$port" --model vae/fashion-mnist:v1 --batch-size "$1" --log-level error &
+	server=$!
+	for _ in $(seq 100); do
+		curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && return
+		sleep 0.1
+	done
+	log "server did not become ready"
+	exit 1
+}
+stop_server() { kill "$server"; wait "$server" 2>/dev/null || true; server=; }
+
+# load ENDPOINT CONNECTIONS: prints req/s, p50 ms, p99 ms, errors.
+load() {
+	local url="http://127.0.0.1:$port/$1" args=()
+	case $1 in
+	reconstruct | decode) args=(-m POST -T application/json -D "$work/$1.json") ;;
+	sample) url="$url?n=1&seed=1"; args=(-m POST) ;;
+	esac
+	taskset -c 1 hey -z "${secs}s" -c "$2" "${args[@]}" "$url" >"$work/hey.txt"
+	awk '/Requests\/sec:/ {rps = $2}
+	     /50% in/ {p50 = $3 * 1000} /99% in/ {p99 = $3 * 1000}
+	     /^\s*\[200\]/ {ok = $2} /^\s*\[[0-9]+\]/ {all += $2}
+	     END {printf "%8.0f %9.2f %9.2f %7d", rps, p50, p99, all - ok}' "$work/hey.txt"
+}
+
+printf '%-12s %-9s %5s %8s %9s %9s %7s %10s\n' endpoint batching conns "req/s" "p50 ms" "p99 ms" errors "÷raw b64"
+for b in "${batching[@]}"; do
+	start_server "$b"
+	mode=on; [ "$b" -le 1 ] && mode=off
+	for ep in reconstruct decode sample; do
+		for c in "${levels[@]}"; do
+			read -r rps p50 p99 errs <<<"$(load "$ep" "$c")"
+			ratio=""
+			[ "$ep" = reconstruct ] && ratio=$(awk -v r="$rps" -v b="$raw64" 'BEGIN {printf "%.2f", r / b}')
+			[ "$ep" = decode ] && ratio=$(awk -v r="$rps" -v b="$dec64" 'BEGIN {printf "%.2f", r / b}')
+			printf '%-12s %-9s %5d %8.0f %9.2f %9.2f %7d %10s\n' "/$ep" "$mode" "$c" "$rps" "$p50" "$p99" "$errs" "$ratio"
+		done
+	done
+	stop_server
+done
