@@ -24,9 +24,11 @@ const (
 	Unsupported        // the input comes in a form that is not handled, such as a media type
 	TooLarge           // the input is over a size limit
 	Unavailable        // the service cannot take the request now; it may later
+	Unauthorized       // the caller did not prove who it is, or proved it wrongly
+	Forbidden          // the caller may not do this, whoever it is
 )
 
-var names = [...]string{"internal", "invalid", "not found", "conflict", "unprocessable", "unsupported", "too large", "unavailable"}
+var names = [...]string{"internal", "invalid", "not found", "conflict", "unprocessable", "unsupported", "too large", "unavailable", "unauthorized", "forbidden"}
 
 // String names the kind.
 func (k Kind) String() string {

@@ -47,7 +47,7 @@ func TestOfAndMessage(t *testing.T) {
 }
 
 func TestKindString(t *testing.T) {
-	for k := Internal; k <= Unavailable; k++ {
+	for k := Internal; k <= Forbidden; k++ {
 		if s := k.String(); s == "" || s[0] == 'K' {
 			t.Errorf("kind %d has no name: %q", k, s)
 		}

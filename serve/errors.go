@@ -20,6 +20,8 @@ var statusOf = map[errkind.Kind]int{
 	errkind.Unsupported:   http.StatusUnsupportedMediaType,
 	errkind.TooLarge:      http.StatusRequestEntityTooLarge,
 	errkind.Unavailable:   http.StatusServiceUnavailable,
+	errkind.Unauthorized:  http.StatusUnauthorized,
+	errkind.Forbidden:     http.StatusForbidden,
 }
 
 // badRequest returns an errkind.Invalid error, answered 400 with its message.

@@ -29,12 +29,14 @@ func (s *Server) loadEntry(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, noRoute(r))
 		return
 	}
-	ans, err := s.load(name)
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, ans)
+	s.admin(func(w http.ResponseWriter, r *http.Request) {
+		ans, err := s.load(name)
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, ans)
+	})(w, r)
 }
 
 // load opens the entry called name and serves it; see loadEntry.

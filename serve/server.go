@@ -70,6 +70,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Logger receives the request log and errors; default slog.Default().
 	Logger *slog.Logger
+	// AdminToken, when set, is the bearer token that routes changing what is served
+	// (POST /models/{name}/load) require; without it they answer loopback clients only.
+	AdminToken string
 	// Store is the local zoo store. With it, the server lends its entries and the
 	// built-in ones read-only under /zoo/v1 for other latentzoo processes to pull, and
 	// POST /models/{name}/load serves one of them without a restart. Without it, neither

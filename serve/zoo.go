@@ -20,7 +20,7 @@ func (s *Server) storeRoutes(r chi.Router) {
 	if s.cfg.Store == nil {
 		return
 	}
-	r.Post("/models/*", s.loadEntry)
+	r.Post("/models/*", s.loadEntry) // guarded by s.admin once the path is a load
 	r.Get(zoo.HTTPPrefix+"/entries", s.zooList)
 	r.Get(zoo.HTTPPrefix+"/entries/{family}/{dataset}/{tag}/manifest.json", s.zooManifest)
 	r.Get(zoo.HTTPPrefix+"/entries/{family}/{dataset}/{tag}/files/*", s.zooFile)
