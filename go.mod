@@ -21,6 +21,7 @@ require (
 	golang.org/x/image v0.26.0
 	gonum.org/v1/gonum v0.16.0
 	google.golang.org/protobuf v1.36.11
+	gopkg.in/yaml.v3 v3.0.1
 	gorgonia.org/tensor v0.9.3
 	oras.land/oras-go/v2 v2.6.0
 )

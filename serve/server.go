@@ -70,6 +70,8 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Logger receives the request log and errors; default slog.Default().
 	Logger *slog.Logger
+	// Version names the server's code in GET /v2.
+	Version string
 	// AdminToken, when set, is the bearer token that routes changing what is served
 	// (POST /models/{name}/load) require; without it they answer loopback clients only.
 	AdminToken string
@@ -302,6 +304,7 @@ func (s *Server) routes() http.Handler {
 		writeJSON(w, http.StatusMethodNotAllowed, api.ErrorBody{Error: fmt.Sprintf("method %s not allowed on %s (allowed: %s)", req.Method, req.URL.Path, strings.Join(allowed, ", "))})
 	})
 	s.storeRoutes(r)
+	s.oipRoutes(r)
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Method(http.MethodGet, "/metrics", s.metrics)

@@ -70,6 +70,7 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
+	cfg.Version = version
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	// The store lends its entries under /zoo/v1 and loads them on POST /models/{name}/load.
 	if cfg.Store, err = openStore(); err != nil {
