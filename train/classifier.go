@@ -24,6 +24,9 @@ type ClassifierOptions struct {
 	// head (inverted dropout: the others are scaled by 1/(1−Dropout)); the exported net
 	// has none.
 	Dropout float64 `json:"dropout"`
+	// Augment flips training images left to right at random and shifts them by up to 2
+	// pixels, so that the classifier learns the classes rather than the training images.
+	Augment bool `json:"augment"`
 	// ClassNames names the classes in the order of the logits: the data set's classes,
 	// filled in from the training data when the run starts.
 	ClassNames []string `json:"class_names,omitempty"`
@@ -47,6 +50,7 @@ func (o *ClassifierOptions) Validate(c Config) error {
 // -latent.
 func (o *ClassifierOptions) Flags(fs *flag.FlagSet) {
 	fs.Float64Var(&o.Dropout, "dropout", o.Dropout, "probability of zeroing each feature before the head, in training")
+	fs.BoolVar(&o.Augment, "augment", o.Augment, "flip training images left to right at random and shift them by up to 2 pixels")
 }
 
 // classifierFeatures is the default width of the classifier's features.
@@ -62,15 +66,17 @@ func init() {
 	register(family{
 		name: "classifier",
 		defaults: func(c *Config) {
-			o := &ClassifierOptions{Dropout: 0.5, ClassNames: slices.Clone(knownClasses[c.Dataset])}
+			o := &ClassifierOptions{Dropout: 0.5, Augment: c.Dataset != dataset.MNIST, ClassNames: slices.Clone(knownClasses[c.Dataset])}
 			c.Options = o
+			c.LRSchedule = "cosine"
 			c.Backbone.Latent = classifierFeatures
 			c.Backbone.BatchNorm = true
 			c.Backbone.Classes = len(o.ClassNames)
 		},
-		nets:   func(c Config) []models.Net { return []models.Net{c.Backbone.Classifier()} },
-		noise:  func(c Config) map[string]int { return map[string]int{"drop": c.Backbone.Latent} },
-		labels: true,
+		nets:    func(c Config) []models.Net { return []models.Net{c.Backbone.Classifier()} },
+		noise:   func(c Config) map[string]int { return map[string]int{"drop": c.Backbone.Latent} },
+		labels:  true,
+		augment: func(c Config) bool { return optionsOf[*ClassifierOptions](c).Augment },
 		prepare: func(c *Config, data *dataset.Set) error {
 			o := optionsOf[*ClassifierOptions](*c)
 			if len(data.Classes) < 2 {

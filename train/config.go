@@ -33,6 +33,9 @@ type Config struct {
 	Steps     int     `json:"steps,omitempty"`
 	BatchSize int     `json:"batch_size"`
 	LR        float64 `json:"lr"`
+	// LRSchedule shapes the learning rate over the run: "" keeps it constant, "cosine"
+	// lowers it from LR to 0 along half a cosine over the run's steps.
+	LRSchedule string `json:"lr_schedule,omitempty"`
 	// Beta1 and Beta2 are Adam's decay rates of its moment estimates.
 	Beta1 float64 `json:"beta1"`
 	Beta2 float64 `json:"beta2"`
@@ -170,6 +173,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config: batch size must be positive")
 	case c.LR <= 0:
 		return fmt.Errorf("config: learning rate must be positive")
+	case c.LRSchedule != "" && c.LRSchedule != "cosine":
+		return fmt.Errorf("config: lr_schedule must be empty or cosine, got %q", c.LRSchedule)
 	case c.Rec != "bce" && c.Rec != "mse":
 		return fmt.Errorf("config: rec must be bce or mse, got %q", c.Rec)
 	case c.CheckpointEvery <= 0 || c.LogEvery <= 0:

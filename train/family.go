@@ -47,6 +47,9 @@ type family struct {
 	// labels says that the phases read each image's class: the step's graph then gets
 	// them one-hot, [batch, Backbone.Classes], as stepGraph.labels.
 	labels bool
+	// augment, when set, says whether a run's training images are flipped and shifted at
+	// random (Config's options decide), for families that learn from labels alone.
+	augment func(c Config) bool
 	// prepare, when set, completes the configuration from the training data before the
 	// run starts or resumes (a classifier's classes).
 	prepare func(c *Config, data *dataset.Set) error

@@ -292,7 +292,48 @@ func (t *trainer) nextBatch() *tensors.Tensor {
 	pos := int(t.step%t.stepsPerEpoch) * t.cfg.BatchSize
 	idx := t.perm[pos : pos+t.cfg.BatchSize]
 	t.data.Batch(idx, t.batch)
+	if t.fam.augment != nil && t.fam.augment(t.cfg) {
+		t.augment()
+	}
 	return tensors.FromFlatDataAndDimensions(t.batch, t.cfg.BatchSize, t.data.C, t.data.H, t.data.W)
+}
+
+// augmentShift is the largest shift, in pixels, of augment's random translations.
+const augmentShift = 2
+
+// augment flips each image of the batch left to right with probability 1/2 and shifts it
+// by up to augmentShift pixels each way, filling with black: a function of the seed and
+// the step, so that a resumed run draws the same.
+func (t *trainer) augment() {
+	r := rand.New(rand.NewPCG(uint64(t.cfg.Seed), uint64(t.step)<<8|0xa5))
+	c, h, w := t.data.C, t.data.H, t.data.W
+	size := c * h * w
+	tmp := make([]float32, size)
+	for i := range t.cfg.BatchSize {
+		img := t.batch[i*size : (i+1)*size]
+		flip := r.IntN(2) == 1
+		dx, dy := r.IntN(2*augmentShift+1)-augmentShift, r.IntN(2*augmentShift+1)-augmentShift
+		clear(tmp)
+		for ch := range c {
+			for y := range h {
+				sy := y - dy
+				if sy < 0 || sy >= h {
+					continue
+				}
+				for x := range w {
+					sx := x - dx
+					if flip {
+						sx = w - 1 - sx
+					}
+					if sx < 0 || sx >= w {
+						continue
+					}
+					tmp[(ch*h+y)*w+x] = img[(ch*h+sy)*w+sx]
+				}
+			}
+		}
+		copy(img, tmp)
+	}
 }
 
 // batchLabels is the current step's batch of classes one-hot, as nextBatch draws its
@@ -333,6 +374,9 @@ func (t *trainer) trainStep() (map[string]float64, error) {
 	labels := t.batchLabels()
 	it := float64(t.step + 1)
 	lr := t.cfg.LR * math.Sqrt(1-math.Pow(t.cfg.Beta2, it)) / (1 - math.Pow(t.cfg.Beta1, it))
+	if t.cfg.LRSchedule == "cosine" {
+		lr *= 0.5 * (1 + math.Cos(math.Pi*float64(t.step)/float64(t.totalSteps())))
+	}
 	var scalars map[string]float64
 	if t.fam.schedule != nil {
 		scalars = t.fam.schedule(t.cfg, t.step, t.totalSteps())

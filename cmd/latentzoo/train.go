@@ -63,6 +63,7 @@ func runTrain(args []string) error {
 	fs.IntVar(&c.Steps, "steps", 0, "stop after this many steps in all (overrides -epochs when set)")
 	fs.IntVar(&c.BatchSize, "batch", c.BatchSize, "batch size")
 	fs.Float64Var(&c.LR, "lr", c.LR, "Adam learning rate")
+	fs.StringVar(&c.LRSchedule, "lr-schedule", c.LRSchedule, `learning rate over the run: "" constant, "cosine" down to 0 along half a cosine`)
 	fs.Float64Var(&c.Beta1, "adam-beta1", c.Beta1, "Adam beta1")
 	fs.Float64Var(&c.Beta2, "adam-beta2", c.Beta2, "Adam beta2")
 	fs.StringVar(&c.Rec, "rec", c.Rec, "reconstruction error: bce or mse (summed per image)")
