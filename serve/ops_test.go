@@ -325,3 +325,61 @@ func TestBuiltinEntries(t *testing.T) {
 		}
 	}
 }
+
+// TestServeDrains ends the context of a server with a drain period: during it /readyz
+// must answer 503 while inference is still answered, with keep-alive off; after it Serve
+// returns and the listener is closed.
+func TestServeDrains(t *testing.T) {
+	s, err := New(Config{DrainPeriod: 500 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}, mustEntries(t)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	base := "http://" + ln.Addr().String()
+	if resp, err := http.Get(base + "/readyz"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("/readyz before: %v %v", resp, err)
+	}
+	cancel()
+	deadline, unready := time.Now().Add(400*time.Millisecond), false
+	for !unready && time.Now().Before(deadline) { // inside the drain period
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			t.Fatalf("/readyz while draining: %v", err)
+		}
+		resp.Body.Close()
+		unready = resp.StatusCode == http.StatusServiceUnavailable
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !unready {
+		t.Error("/readyz did not turn 503 in the drain period")
+	}
+	resp, err := http.Post(base+"/sample?n=1&seed=1", "", nil)
+	if err != nil {
+		t.Fatalf("/sample while draining: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !resp.Close {
+		t.Errorf("/sample while draining: %d, connection close %v; want 200 closing the connection", resp.StatusCode, resp.Close)
+	}
+	if !s.draining.Load() {
+		t.Error("not draining after the context ended")
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after its drain period")
+	}
+	if _, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+		t.Error("the listener still takes connections after the drain")
+	}
+}

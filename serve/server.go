@@ -68,6 +68,10 @@ type Config struct {
 	// ShutdownTimeout bounds how long ListenAndServe waits for requests in progress when
 	// its context ends; default 10s.
 	ShutdownTimeout time.Duration
+	// DrainPeriod is how long the server goes on serving once its context ends, with
+	// /readyz answering 503 and keep-alive turned off, so that a load balancer notices and
+	// sends new requests elsewhere before the listener closes; 0 closes it at once.
+	DrainPeriod time.Duration
 	// Logger receives the request log and errors; default slog.Default().
 	Logger *slog.Logger
 	// Version names the server's code in GET /v2.
@@ -274,6 +278,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 	s.draining.Store(true)
+	if d := s.cfg.DrainPeriod; d > 0 {
+		// New connections are still taken, and answered, but each answer now closes its
+		// connection, so that clients reconnect to a server that stays.
+		srv.SetKeepAlivesEnabled(false)
+		s.log.Info("draining", "period", d)
+		select {
+		case <-time.After(d):
+		case err := <-done:
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()

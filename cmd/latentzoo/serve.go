@@ -51,6 +51,7 @@ func runServe(args []string) error {
 	fs.DurationVar(&cfg.BatchDelay, "batch-delay", 0, "dynamic batching: how long a batch waits for more requests (0: it takes those already waiting, so a lone request never waits)")
 	fs.IntVar(&cfg.QueueSize, "queue", 0, "dynamic batching: requests that may wait for one graph before the next gets 503 (0: 16 × --batch-size)")
 	fs.StringVar(&cfg.AdminToken, "admin-token", os.Getenv(serve.EnvAdminToken), "bearer token that POST /models/{name}/load needs (default $"+serve.EnvAdminToken+"); without one, that route answers loopback clients only")
+	fs.DurationVar(&cfg.DrainPeriod, "drain", 0, "on SIGTERM, go on serving this long with /readyz at 503 before closing the listener (give a load balancer time to notice)")
 	var level slog.Level
 	fs.TextVar(&level, "log-level", slog.LevelInfo, "least level logged: DEBUG logs every request, INFO (default) start-up, loads and warnings, ERROR failures only")
 	fs.Usage = func() {
