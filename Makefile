@@ -39,10 +39,17 @@ build:
 run: deps build
 	./latentzoo serve -addr $(ADDR) -default vae/fashion-mnist:v1
 
-# test is CI: vet and every test, with the data sets and ONNX Runtime in place.
+# RACE_PKGS are the packages with concurrency, whose tests CI also runs under the race
+# detector: the server and its batcher, the inference package, the zoo's pulls, the ONNX
+# Runtime sessions and the commands.
+RACE_PKGS := ./serve ./autoencoder ./zoo/... ./infer ./cmd/...
+
+# test is CI: vet and every test, with the data sets and ONNX Runtime in place, then the
+# concurrent packages' tests again under the race detector.
 test: deps
 	$(GOCMD) vet $(GOFLAGS_TAGS) ./...
 	$(GOCMD) test $(GOFLAGS_TAGS) -count=1 -timeout 45m ./...
+	$(GOCMD) test $(GOFLAGS_TAGS) -race -count=1 -timeout 30m $(RACE_PKGS)
 
 # screenshot runs the demo page's browser test and keeps its screenshot as docs/demo.png.
 screenshot: deps
