@@ -15,6 +15,12 @@ import (
 // openBuiltin opens the built-in entry of family, closed at the test's end.
 func openBuiltin(t *testing.T, family string) *Model {
 	t.Helper()
+	return openBuiltinWith(t, family, Options{Runtime: infer.Options{IntraOpThreads: 1}})
+}
+
+// openBuiltinWith is openBuiltin with opts.
+func openBuiltinWith(t *testing.T, family string, opts Options) *Model {
+	t.Helper()
 	entries, err := zoo.Builtin()
 	if err != nil {
 		t.Fatal(err)
@@ -23,7 +29,7 @@ func openBuiltin(t *testing.T, family string) *Model {
 		if e.Manifest().Family != family {
 			continue
 		}
-		m, err := Open(e, Options{Runtime: infer.Options{IntraOpThreads: 1}})
+		m, err := Open(e, opts)
 		if err != nil {
 			t.Fatal(err)
 		}

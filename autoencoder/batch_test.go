@@ -11,33 +11,12 @@ import (
 
 	"github.com/latentzoo/latentzoo/errkind"
 	"github.com/latentzoo/latentzoo/infer"
-	"github.com/latentzoo/latentzoo/zoo"
 )
 
 // openBatched opens the built-in VAE with batching.
 func openBatched(t *testing.T, b Batching, observe func(string, int, time.Duration)) *Model {
 	t.Helper()
-	entries, err := zoo.Builtin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if e.Manifest().Name != "vae/fashion-mnist:v1" {
-			continue
-		}
-		m, err := Open(e, Options{Runtime: infer.Options{IntraOpThreads: 1}, Batching: b, Observe: observe})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if err := m.Close(); err != nil {
-				t.Error(err)
-			}
-		})
-		return m
-	}
-	t.Fatal("no built-in vae/fashion-mnist:v1")
-	return nil
+	return openBuiltinWith(t, "vae", Options{Runtime: infer.Options{IntraOpThreads: 1}, Batching: b, Observe: observe})
 }
 
 // TestBatchingGivesTheSameAnswers sends concurrent reconstructions and decodings of

@@ -27,9 +27,9 @@ const defaultSteps = 8
 // apiHandler answers an inference request whose fields are parsed and model chosen.
 type apiHandler func(w http.ResponseWriter, r *http.Request, q *request, m *model) error
 
-// api wraps an inference endpoint: it takes an in-flight slot, limits the body, parses the
-// fields the route allows, picks the model, and reports any error as JSON.
-func (s *Server) api(route string, h apiHandler, allowed ...string) http.HandlerFunc {
+// inference wraps an inference handler, latentzoo's or the OIP's: it takes an in-flight
+// slot (waiting while the request lasts), limits the body, and reports h's error as JSON.
+func (s *Server) inference(h func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case s.slots <- struct{}{}:
@@ -39,11 +39,18 @@ func (s *Server) api(route string, h apiHandler, allowed ...string) http.Handler
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
-		err := s.serveAPI(w, r, route, h, allowed)
-		if err != nil {
+		if err := h(w, r); err != nil {
 			writeError(w, r, s.log, err)
 		}
 	}
+}
+
+// api wraps an endpoint of latentzoo's API as inference does, parsing the fields the route
+// allows and picking the model.
+func (s *Server) api(route string, h apiHandler, allowed ...string) http.HandlerFunc {
+	return s.inference(func(w http.ResponseWriter, r *http.Request) error {
+		return s.serveAPI(w, r, route, h, allowed)
+	})
 }
 
 // serveAPI parses an inference request, picks its model and hands it to h.

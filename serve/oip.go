@@ -44,7 +44,7 @@ func (s *Server) oipRoutes(r chi.Router) {
 	for _, prefix := range []string{"/v2/models/{model}", "/v2/models/{model}/versions/{version}"} {
 		r.Get(prefix, s.oipMetadata)
 		r.Get(prefix+"/ready", s.oipModelReady)
-		r.Post(prefix+"/infer", s.oipInfer)
+		r.Post(prefix+"/infer", s.inference(s.serveInfer))
 	}
 }
 
@@ -160,20 +160,6 @@ func (s *Server) oipModelReady(w http.ResponseWriter, r *http.Request) {
 	}
 	defer om.m.users.Done()
 	writeJSON(w, http.StatusOK, api.OIPModelReady{Name: om.name, Ready: !s.draining.Load()})
-}
-
-func (s *Server) oipInfer(w http.ResponseWriter, r *http.Request) {
-	select {
-	case s.slots <- struct{}{}:
-		defer func() { <-s.slots }()
-	case <-r.Context().Done():
-		writeError(w, r, s.log, errkind.New(errkind.Unavailable, "the request ended while waiting for the server"))
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
-	if err := s.serveInfer(w, r); err != nil {
-		writeError(w, r, s.log, err)
-	}
 }
 
 func (s *Server) serveInfer(w http.ResponseWriter, r *http.Request) error {

@@ -294,12 +294,7 @@ func TestBuiltinEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var entries []zoo.Entry
-	for _, e := range all {
-		if !e.Manifest().IsClassifier() {
-			entries = append(entries, e)
-		}
-	}
+	entries := zoo.Autoencoders(all)
 	if len(entries) == 0 {
 		t.Skip("no built-in entries in zoo/builtin yet")
 	}

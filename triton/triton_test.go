@@ -36,12 +36,7 @@ func TestRepository(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var entries []zoo.Entry
-	for _, e := range all {
-		if !e.Manifest().IsClassifier() {
-			entries = append(entries, e)
-		}
-	}
+	entries := zoo.Autoencoders(all)
 	dir := filepath.Join(t.TempDir(), "repo")
 	names, err := Write(dir, entries, Options{})
 	if err != nil {

@@ -101,3 +101,15 @@ func resolve(s *Store, builtin []Entry, n Name) (Entry, error) {
 	}
 	return best, nil
 }
+
+// Autoencoders keeps the entries that are not classifiers: those the image endpoints serve
+// and figures draw.
+func Autoencoders(entries []Entry) []Entry {
+	var out []Entry
+	for _, e := range entries {
+		if !e.Manifest().IsClassifier() {
+			out = append(out, e)
+		}
+	}
+	return out
+}

@@ -95,12 +95,7 @@ func resolveModels(list []string) ([]zoo.Entry, error) {
 			return nil, err
 		}
 		// The built-in yardsticks are classifiers, which the image endpoints do not serve.
-		var entries []zoo.Entry
-		for _, e := range all {
-			if !e.Manifest().IsClassifier() {
-				entries = append(entries, e)
-			}
-		}
+		entries := zoo.Autoencoders(all)
 		if len(entries) == 0 {
 			return nil, errors.New("this binary has no built-in entries: name one with --model")
 		}
