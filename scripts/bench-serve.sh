@@ -8,6 +8,8 @@
 #
 #   scripts/bench-serve.sh               # 4 s per level
 #   SECONDS_PER_LEVEL=10 scripts/bench-serve.sh
+#   LATENTZOO_BIN=old/latentzoo scripts/bench-serve.sh   # another build, e.g. a release before
+#                                        # (one without --batch-size runs unbatched only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +28,14 @@ command -v taskset >/dev/null || { log "taskset (util-linux) is missing"; exit 1
 [ "$(nproc)" -ge 2 ] || { log "needs 2 cores: one for the server, one for the load"; exit 1; }
 
 scripts/deps.sh
-make -s build
+bin=${LATENTZOO_BIN:-}
+if [ -z "$bin" ]; then
+	make -s build
+	bin=./latentzoo
+fi
+if [ "$("$bin" serve -h 2>&1 | grep -c -- -batch-size)" -eq 0 ]; then
+	batching=(0)
+fi
 export LATENTZOO_ORT_LIB=${LATENTZOO_ORT_LIB:-$PWD/.deps/onnxruntime/libonnxruntime.so}
 export ONNXRUNTIME_SHARED_LIBRARY_PATH=$LATENTZOO_ORT_LIB
 
@@ -41,12 +50,14 @@ trap cleanup EXIT
 # Request bodies: a 28×28 Fashion-MNIST bag, and a latent of zeros.
 printf '{"image":"%s"}' "$(base64 -w0 docs/examples/bag.png)" >"$work/reconstruct.json"
 printf '{"z":[%s]}' "$(printf '0,%.0s' $(seq 31))0" >"$work/decode.json"
+printf '{"n":1,"seed":1}' >"$work/sample.json"
 
 log "raw ONNX Runtime on core 0"
 taskset -c 0 go test -tags onnx -run XXX -bench 'Encode|Decode' -benchtime "${secs}s" ./serve >"$work/raw.txt"
-rate() { awk -v want="$1" '$1 ~ want {for (i = 1; i < NF; i++) if ($(i+1) == "images/s") print $i}' "$work/raw.txt"; }
-enc1=$(rate 'BenchmarkEncode/batch=1-'); dec1=$(rate 'BenchmarkDecode/batch=1-')
-enc64=$(rate 'BenchmarkEncode/batch=64-'); dec64=$(rate 'BenchmarkDecode/batch=64-')
+# Benchmark names end in -GOMAXPROCS, except at 1 (one core, as taskset gives it).
+rate() { awk -v want="$1" '$1 == want || index($1, want "-") == 1 {for (i = 1; i < NF; i++) if ($(i+1) == "images/s") print $i}' "$work/raw.txt"; }
+enc1=$(rate 'BenchmarkEncode/batch=1'); dec1=$(rate 'BenchmarkDecode/batch=1')
+enc64=$(rate 'BenchmarkEncode/batch=64'); dec64=$(rate 'BenchmarkDecode/batch=64')
 # A reconstruction is an encode and a decode: its raw rate is their harmonic combination.
 raw1=$(awk -v a="$enc1" -v b="$dec1" 'BEGIN {printf "%.0f", 1 / (1/a + 1/b)}')
 raw64=$(awk -v a="$enc64" -v b="$dec64" 'BEGIN {printf "%.0f", 1 / (1/a + 1/b)}')
@@ -54,7 +65,9 @@ echo "raw ONNX Runtime, one core: encode $enc1 img/s at batch 1, $enc64 at 64; d
 echo
 
 start_server() {
-	taskset -c 0 ./latentzoo serve --addr "127.0.0.1:$port" --model vae/fashion-mnist:v1 --batch-size "$1" --log-level error &
+	local flags=()
+	[ "${#batching[@]}" -gt 1 ] && flags=(--batch-size "$1" --log-level error)
+	taskset -c 0 "$bin" serve --addr "127.0.0.1:$port" --model vae/fashion-mnist:v1 "${flags[@]}" 2>/dev/null &
 	server=$!
 	for _ in $(seq 100); do
 		curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && return
@@ -67,15 +80,12 @@ stop_server() { kill "$server"; wait "$server" 2>/dev/null || true; server=; }
 
 # load ENDPOINT CONNECTIONS: prints req/s, p50 ms, p99 ms, errors.
 load() {
-	local url="http://127.0.0.1:$port/$1" args=()
-	case $1 in
-	reconstruct | decode) args=(-m POST -T application/json -D "$work/$1.json") ;;
-	sample) url="$url?n=1&seed=1"; args=(-m POST) ;;
-	esac
+	local url="http://127.0.0.1:$port/$1" args
+	args=(-m POST -T application/json -D "$work/$1.json")
 	taskset -c 1 hey -z "${secs}s" -c "$2" "${args[@]}" "$url" >"$work/hey.txt"
 	awk '/Requests\/sec:/ {rps = $2}
 	     /50% in/ {p50 = $3 * 1000} /99% in/ {p99 = $3 * 1000}
-	     /^\s*\[200\]/ {ok = $2} /^\s*\[[0-9]+\]/ {all += $2}
+	     /^ *\[200\]/ {ok = $2} /^ *\[[0-9]+\]/ {all += $2}
 	     END {printf "%8.0f %9.2f %9.2f %7d", rps, p50, p99, all - ok}' "$work/hey.txt"
 }
 
