@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/expfmt"
 )
@@ -60,7 +61,8 @@ func newMetrics() *metrics {
 		}, []string{"model", "graph"}),
 		registry: prometheus.NewRegistry(),
 	}
-	m.registry.MustRegister(m.inFlight, m.requests, m.latency, m.inference, m.examples, m.batches, m.queued)
+	m.registry.MustRegister(m.inFlight, m.requests, m.latency, m.inference, m.examples, m.batches, m.queued,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.handler = promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 	return m
 }
