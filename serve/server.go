@@ -279,9 +279,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.draining.Store(true)
 	if d := s.cfg.DrainPeriod; d > 0 {
-		// New connections are still taken, and answered, but each answer now closes its
-		// connection, so that clients reconnect to a server that stays.
-		srv.SetKeepAlivesEnabled(false)
+		// New connections are still taken and answered, but each answer now closes its
+		// connection (closeWhenDraining), so that clients reconnect to a server that stays.
+		// Idle connections are left open until the end: closing one under a client that
+		// is sending on it would fail that request.
 		s.log.Info("draining", "period", d)
 		select {
 		case <-time.After(d):
@@ -304,7 +305,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // routes builds the router.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.instrument, s.recoverPanics, middleware.GetHead)
+	r.Use(s.instrument, s.recoverPanics, s.closeWhenDraining, middleware.GetHead)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, noRoute(r))
 	})
