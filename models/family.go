@@ -14,8 +14,8 @@ type Family struct {
 	// rather than encoding and decoding them: it has no latent kind, encoder kind,
 	// reconstruct or sample graph.
 	Classifier bool
-	Latent      LatentKind
-	Encoder     EncoderKind
+	Latent     LatentKind
+	Encoder    EncoderKind
 	// Exported lists the nets written to ONNX, by name ("encoder", "decoder", ...).
 	Exported []string
 	// Reconstruct and Sample name the exported decoder-like graph used for each.

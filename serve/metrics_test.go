@@ -144,16 +144,7 @@ func TestHistogramBucketBoundary(t *testing.T) {
 // text parser: every family, with its type, help and labels, and the counts the
 // requests made.
 func TestMetricsFamilies(t *testing.T) {
-	s, err := New(Config{Logger: slog.New(slog.DiscardHandler)}, mustEntries(t)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	call := func(r *http.Request) *httptest.ResponseRecorder {
-		w := httptest.NewRecorder()
-		s.Handler().ServeHTTP(w, r)
-		return w
-	}
+	_, call := newServer(t, Config{Logger: slog.New(slog.DiscardHandler)})
 	call(newFormRequest(t, "/reconstruct", file("image", greyPNG)))
 	call(newFormRequest(t, "/reconstruct", file("image", greyPNG)))
 	call(httptest.NewRequest(http.MethodPost, "/sample?n=5&seed=1&model="+sphereName, nil))

@@ -180,16 +180,7 @@ func TestNewRefuses(t *testing.T) {
 }
 
 func TestMetricsEndpoint(t *testing.T) {
-	s, err := New(Config{Logger: slog.New(slog.DiscardHandler)}, mustEntries(t)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	call := func(r *http.Request) *httptest.ResponseRecorder {
-		w := httptest.NewRecorder()
-		s.Handler().ServeHTTP(w, r)
-		return w
-	}
+	_, call := newServer(t, Config{Logger: slog.New(slog.DiscardHandler)})
 	call(newFormRequest(t, "/reconstruct", file("image", greyPNG)))
 	call(newFormRequest(t, "/reconstruct", file("image", []byte("junk"))))
 	call(httptest.NewRequest(http.MethodPost, "/sample?n=3&seed=1&model="+sphereName, nil))

@@ -255,3 +255,19 @@ func checker(w, h int, colour bool) image.Image {
 	}
 	return img
 }
+
+// newServer is a server of the test entries with cfg, closed at the test's end, and a
+// function that runs a request through its handler.
+func newServer(t *testing.T, cfg Config) (*Server, func(*http.Request) *httptest.ResponseRecorder) {
+	t.Helper()
+	s, err := New(cfg, mustEntries(t)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, func(r *http.Request) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		s.Handler().ServeHTTP(w, r)
+		return w
+	}
+}
