@@ -2,7 +2,9 @@ package serve
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -248,4 +250,59 @@ func TestBatchedServerAnswersAlike(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestOpenAPIDocumentsEveryRoute holds /openapi.json to the router, both ways, and sends
+// every example in it, requiring the documented status.
+func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
+	srv, _ := storeServer(t)
+	w := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/openapi.json", nil))
+	var doc struct {
+		OpenAPI string                               `json:"openapi"`
+		Paths   map[string]map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil || w.Code != 200 || !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("GET /openapi.json: %d, %v", w.Code, err)
+	}
+	var documented []string
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			documented = append(documented, strings.ToUpper(method)+" "+path)
+		}
+	}
+	var served []*regexp.Regexp
+	var names []string
+	chi.Walk(srv.routes().(chi.Routes), func(method, pattern string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		served, names = append(served, routeMatcher(method, pattern)), append(names, method+" "+pattern)
+		return nil
+	})
+	for i, re := range served {
+		if !slices.ContainsFunc(documented, re.MatchString) {
+			t.Errorf("route %s is not in /openapi.json", names[i])
+		}
+	}
+	for _, d := range documented {
+		if !slices.ContainsFunc(served, func(re *regexp.Regexp) bool { return re.MatchString(d) }) {
+			t.Errorf("/openapi.json documents %s, which no route serves", d)
+		}
+	}
+	for _, rt := range routes {
+		if rt.example == nil {
+			continue
+		}
+		var body io.Reader
+		if rt.example.body != "" {
+			body = strings.NewReader(rt.example.body)
+		}
+		r := httptest.NewRequest(rt.method, rt.path+"?"+rt.example.query, body)
+		if body != nil {
+			r.Header.Set("Content-Type", "application/json")
+		}
+		w := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(w, r)
+		if w.Code != rt.example.status {
+			t.Errorf("example %s %s: %d %s, documented %d", rt.method, rt.path, w.Code, w.Body.String(), rt.example.status)
+		}
+	}
 }

@@ -324,6 +324,7 @@ func (s *Server) routes() http.Handler {
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Method(http.MethodGet, "/metrics", s.metrics)
+	r.Get("/openapi.json", s.openAPI)
 	r.Get("/models", s.listModels)
 	r.Get("/models/*", s.showModel)
 	r.Get(examplesPath, s.examples)
