@@ -137,6 +137,11 @@ func (s *Store) Pull(ctx context.Context, src Source, n Name, opts PullOptions) 
 	for _, f := range m.Files {
 		got, err := s.pullFile(ctx, rem, m.Name, f, filepath.Join(tmp, filepath.FromSlash(f.Path)), local[f.Digest], progress, log)
 		res.Downloaded += got
+		if errors.Is(err, syscall.ENOSPC) {
+			// Resuming cannot help until space is freed: the pull takes back what it wrote.
+			s.dropDownloads(ctx, m.Files, log)
+			return res, fmt.Errorf("pull %s from %s: the disk of the store %s is full (the pull's downloads were removed; free space and pull again): %w", m.Name, src, s.dir, err)
+		}
 		if err != nil {
 			return res, fmt.Errorf("pull %s from %s: %w", m.Name, src, err)
 		}
@@ -329,6 +334,19 @@ func (s *Store) dropDownload(ctx context.Context, f File, log *slog.Logger) erro
 		return err
 	}
 	return nil
+}
+
+// dropDownloads removes the finished and partial downloads of files, as a pull that cannot
+// finish leaves none; what cannot be removed is logged.
+func (s *Store) dropDownloads(ctx context.Context, files []File, log *slog.Logger) {
+	for _, f := range files {
+		if err := s.dropDownload(ctx, f, log); err != nil {
+			log.Warn("a download was not removed", "file", f.Path, "err", err)
+		}
+		if err := os.Remove(s.downloadPath(f) + ".partial"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			log.Warn("a partial download was not removed", "file", f.Path, "err", err)
+		}
+	}
 }
 
 func digestOf(h hash.Hash) string { return "sha256:" + hex.EncodeToString(h.Sum(nil)) }
