@@ -6,6 +6,8 @@ import (
 
 	"github.com/latentzoo/latentzoo/autoencoder"
 	"github.com/latentzoo/latentzoo/dataset"
+	"github.com/latentzoo/latentzoo/infer"
+	"github.com/latentzoo/latentzoo/yardstick"
 	"github.com/latentzoo/latentzoo/zoo"
 )
 
@@ -58,5 +60,55 @@ func TestBuiltinEntriesReconstruct(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBuiltinYardsticks measures every built-in classifier on its data set's test split
+// and requires the accuracy and floor its manifest records to be the ones measured here.
+func TestBuiltinYardsticks(t *testing.T) {
+	entries, err := zoo.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, e := range entries {
+		man := e.Manifest()
+		if !man.IsClassifier() {
+			continue
+		}
+		seen++
+		t.Run(man.Name, func(t *testing.T) {
+			net, err := yardstick.Open(e, infer.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer net.Close()
+			test, err := dataset.Load(man.Dataset, dataset.Test, man.Resolution, man.Channels)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, predicted, err := net.Run(test.Images, test.N, 256)
+			if err != nil {
+				t.Fatal(err)
+			}
+			acc := yardstick.Accuracy(predicted, test.Labels)
+			train, err := dataset.Load(man.Dataset, dataset.Train, man.Resolution, man.Channels)
+			if err != nil {
+				t.Fatal(err)
+			}
+			floor, err := Floor(net, train, test, int(man.Metrics["floor_images"]), 256)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: accuracy %.4f on %d test images, floor FID %.4f", man.Name, acc, test.N, floor)
+			for k, v := range map[string]float64{"test_accuracy": acc, "fid_floor": floor} {
+				if rec, ok := man.Metrics[k]; !ok || math.Abs(rec-v) > 1e-4*math.Max(1, math.Abs(v)) {
+					t.Errorf("manifest records %s = %v, measured %v", k, rec, v)
+				}
+			}
+		})
+	}
+	if seen < 2 {
+		t.Errorf("%d built-in yardsticks, want Fashion-MNIST's and MNIST's", seen)
 	}
 }
