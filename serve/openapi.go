@@ -11,8 +11,8 @@ import (
 	"github.com/latentzoo/latentzoo/zoo"
 )
 
-// route documents one route of the server in its OpenAPI document.
-type route struct {
+// apiRoute documents one route of the server in its OpenAPI document.
+type apiRoute struct {
 	method, path string // the OpenAPI path: parameters in braces, a model name as {family}/{dataset}
 	summary      string
 	request      any // a value of the JSON body's type; nil for none
@@ -32,8 +32,8 @@ type routeExample struct {
 
 const jsonType = "application/json"
 
-// routes is every route of the server, as the OpenAPI document describes it.
-var routes = []route{
+// apiRoutes is every route of the server, as the OpenAPI document describes it.
+var apiRoutes = []apiRoute{
 	{method: "POST", path: "/reconstruct", summary: "Encode an image and decode its latent: a PNG, or JSON when asked (Accept: application/json)", request: api.Request{}, response: api.Images{}, content: "image/png",
 		example: &routeExample{body: `{"image": "` + examplePNG + `"}`, status: 200}},
 	{method: "POST", path: "/encode", summary: "An image's latent (and posterior)", request: api.Request{}, response: api.Encoding{},
@@ -73,12 +73,12 @@ var routes = []route{
 // examplePNG is a 2×2 grey PNG, base64.
 const examplePNG = "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAAAAABX3VL4AAAADklEQVR4nGNoaGBoaAAABgYCASzBUNcAAAAASUVORK5CYII="
 
-// openAPIDocument builds the server's OpenAPI 3 document from routes, the answers'
+// openAPIDocument builds the server's OpenAPI 3 document from apiRoutes, the answers'
 // schemas from the api package's types.
 func openAPIDocument() map[string]any {
 	schemas := map[string]any{}
 	paths := map[string]any{}
-	for _, rt := range routes {
+	for _, rt := range apiRoutes {
 		op := map[string]any{"summary": rt.summary, "operationId": strings.ToLower(rt.method) + strings.NewReplacer("/", "-", "{", "", "}", "", ".", "-").Replace(rt.path)}
 		var params []any
 		for _, seg := range strings.Split(rt.path, "/") {
@@ -99,8 +99,8 @@ func openAPIDocument() map[string]any {
 		if rt.response != nil {
 			ok[jsonType] = map[string]any{"schema": schemaOf(reflect.TypeOf(rt.response), schemas)}
 		}
-		if rt.content != "" && rt.content != jsonType || rt.response == nil {
-			ok[rt.content] = map[string]any{}
+		if rt.content != "" && (rt.content != jsonType || rt.response == nil) {
+			ok[rt.content] = map[string]any{} // a PNG, text, HTML, a file or this document: no schema
 		}
 		op["responses"] = map[string]any{
 			"200":     map[string]any{"description": "OK", "content": ok},

@@ -105,19 +105,7 @@ func TestHealth(t *testing.T) {
 // TestServeShutsDown runs a server on a real listener, then ends its context: Serve must
 // finish the request in progress, return nil, and /readyz must say it is shutting down.
 func TestServeShutsDown(t *testing.T) {
-	s, err := New(Config{DefaultModel: sphereName, Logger: slog.New(slog.DiscardHandler)}, mustEntries(t)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	base := "http://" + ln.Addr().String()
+	s, base, cancel, done := serveOnListener(t, Config{DefaultModel: sphereName, Logger: slog.New(slog.DiscardHandler)})
 	resp, err := http.Get(base + "/readyz")
 	if err != nil {
 		t.Fatal(err)
@@ -316,19 +304,7 @@ func TestBuiltinEntries(t *testing.T) {
 // must answer 503 while inference is still answered, with keep-alive off; after it Serve
 // returns and the listener is closed.
 func TestServeDrains(t *testing.T) {
-	s, err := New(Config{DrainPeriod: 500 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}, mustEntries(t)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	base := "http://" + ln.Addr().String()
+	s, base, cancel, done := serveOnListener(t, Config{DrainPeriod: 500 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
 	if resp, err := http.Get(base + "/readyz"); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("/readyz before: %v %v", resp, err)
 	}
@@ -365,7 +341,27 @@ func TestServeDrains(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Serve did not return after its drain period")
 	}
-	if _, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+	if _, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), time.Second); err == nil {
 		t.Error("the listener still takes connections after the drain")
 	}
+}
+
+// serveOnListener runs a server of the test entries with cfg on a loopback listener; it
+// returns the server, its base URL, the cancel that ends its context, and Serve's result.
+func serveOnListener(t *testing.T, cfg Config) (*Server, string, context.CancelFunc, chan error) {
+	t.Helper()
+	s, err := New(cfg, mustEntries(t)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	return s, "http://" + ln.Addr().String(), cancel, done
 }

@@ -249,8 +249,9 @@ func (s *Server) Close() error {
 	return errors.Join(errs...)
 }
 
-// ListenAndServe serves on cfg.Addr until ctx ends, then stops accepting connections,
-// fails /readyz, and waits up to cfg.ShutdownTimeout for requests in progress.
+// ListenAndServe serves on cfg.Addr until ctx ends; then /readyz fails at once, the
+// server goes on serving for cfg.DrainPeriod (each answer closing its connection), stops
+// accepting connections, and waits up to cfg.ShutdownTimeout for requests in progress.
 func (s *Server) ListenAndServe(ctx context.Context) error {
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
