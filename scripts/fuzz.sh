@@ -21,7 +21,7 @@ for pkg in $(go list -tags onnx ./...); do
 		k=$((k + 1))
 		[ $(((k - i) % n)) -eq 0 ] || continue
 		start=$(date +%s)
-		out=$(go test -tags onnx -run '^$' -fuzz "^$target\$" -fuzztime "$fuzztime" -parallel "$parallel" "$pkg" 2>&1) || {
+		out=$(go test -tags onnx -run '^$' -fuzz "^$target\$" -fuzztime "$fuzztime" -timeout 0 -parallel "$parallel" "$pkg" 2>&1) || {
 			echo "$out"
 			echo "fuzz: $pkg $target FAILED" >&2
 			exit 1
