@@ -22,7 +22,7 @@ GOFLAGS_TAGS := $(if $(strip $(BUILD_TAGS)),-tags '$(BUILD_TAGS)')
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo devel)
 GOCMD := $(if $(strip $(BUILD_ENV)),env $(BUILD_ENV)) $(GO)
 
-.PHONY: all deps build run test screenshot bench-serve
+.PHONY: all deps build run test screenshot bench bench-serve fuzz
 
 all: build
 
@@ -59,3 +59,13 @@ screenshot: deps
 # raw ONNX Runtime beside /reconstruct, /decode and /sample, with and without batching.
 bench-serve: deps
 	scripts/bench-serve.sh
+
+# bench runs the training benchmark (scripts/bench-train.sh; not part of test): every
+# family's training step beside PyTorch's VAE and DC-VAE on the same cores, with ratios.
+bench: deps
+	scripts/bench-train.sh
+
+# fuzz runs every fuzz target for FUZZTIME (10m) each (scripts/fuzz.sh; not part of test);
+# make test replays what they keep in testdata/fuzz/.
+fuzz: deps
+	scripts/fuzz.sh

@@ -383,25 +383,7 @@ func (t *trainer) trainStep() (map[string]float64, error) {
 	}
 	metrics := map[string]float64{}
 	for pi, plan := range t.plans {
-		noise := t.noiseTensors(pi, plan.noise)
-		args := make([]any, len(plan.inputs))
-		for i, sl := range plan.inputs {
-			switch sl.kind {
-			case imagesSlot:
-				args[i] = images
-			case labelsSlot:
-				args[i] = labels
-			case noiseSlot:
-				args[i] = noise[sl.name]
-			case lrSlot:
-				args[i] = tensors.FromScalar(float32(lr))
-			case scalarSlot:
-				args[i] = tensors.FromScalar(float32(scalars[sl.name]))
-			default:
-				args[i] = t.state[sl.key()]
-			}
-		}
-		outs, err := t.execs[pi].Exec(args...)
+		outs, err := t.execs[pi].Exec(t.phaseArgs(pi, images, labels, lr, scalars)...)
 		if err != nil {
 			return nil, fmt.Errorf("step %d phase %s: %w", t.step, plan.phase.name, err)
 		}
@@ -431,6 +413,31 @@ func (t *trainer) trainStep() (map[string]float64, error) {
 	}
 	t.step++
 	return metrics, nil
+}
+
+// phaseArgs packs the inputs of phase pi in its plan's order: the batch, its labels, the
+// phase's noise drawn now, the learning rate, the schedule's scalars and the state.
+func (t *trainer) phaseArgs(pi int, images, labels *tensors.Tensor, lr float64, scalars map[string]float64) []any {
+	plan := t.plans[pi]
+	noise := t.noiseTensors(pi, plan.noise)
+	args := make([]any, len(plan.inputs))
+	for i, sl := range plan.inputs {
+		switch sl.kind {
+		case imagesSlot:
+			args[i] = images
+		case labelsSlot:
+			args[i] = labels
+		case noiseSlot:
+			args[i] = noise[sl.name]
+		case lrSlot:
+			args[i] = tensors.FromScalar(float32(lr))
+		case scalarSlot:
+			args[i] = tensors.FromScalar(float32(scalars[sl.name]))
+		default:
+			args[i] = t.state[sl.key()]
+		}
+	}
+	return args
 }
 
 func (t *trainer) loop(ctx context.Context, runDir string, progressOut io.Writer, stopAt int64) error {
