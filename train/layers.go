@@ -30,8 +30,9 @@ func padSpatial(x *Node, top, bottom, left, right int) *Node {
 
 // conv2d is ONNX Conv on NHWC input x with the ONNX weight w [O, C, K, K], bias b [O],
 // square stride s and padding p. It is written as space-to-depth followed by a stride-1
-// convolution with ceil(K/s)² taps, each a plain slice of whole s·s·C vectors, so that
-// both the im2col and its gradient move few, contiguous blocks.
+// convolution with ceil(K/s)² taps, each a plain slice of whole s·s·C vectors, and the
+// output is the sum of one matrix product per tap: no patch matrix is assembled, so
+// neither the forward pass nor the gradient copies the taps a second time.
 func conv2d(x, w, b *Node, k, s, p int) *Node {
 	dims := x.Shape().Dimensions
 	n, h, wd, c := dims[0], dims[1], dims[2], dims[3]
@@ -51,29 +52,38 @@ func conv2d(x, w, b *Node, k, s, p int) *Node {
 		sd = Reshape(TransposeAllDims(Reshape(xp, n, hx/s, s, wx/s, s, c), 0, 1, 3, 2, 4, 5), n, hx/s, wx/s, s*s*c)
 	}
 	cs := s * s * c
-	taps := make([]*Node, 0, kq*kq)
-	for qy := 0; qy < kq; qy++ {
-		for qx := 0; qx < kq; qx++ {
-			t := Slice(sd, AxisRange(), AxisRange(qy, qy+ho), AxisRange(qx, qx+wo), AxisRange())
-			taps = append(taps, Reshape(t, n*ho*wo, 1, cs))
-		}
-	}
-	patches := Reshape(Concatenate(taps, 1), n*ho*wo, kq*kq*cs)
-	// Weights in the patches' order: kernel row ky = s·qy + a, column kx = s·qx + b.
+	// Weights per tap: kernel row ky = s·qy + a, column kx = s·qx + b.
 	wk := w
 	if kq*s != k {
 		wk = Pad(w, ScalarZero(w.Graph(), w.DType()), compute.PadAxis{}, compute.PadAxis{},
 			compute.PadAxis{End: kq*s - k}, compute.PadAxis{End: kq*s - k})
 	}
-	wm := Reshape(TransposeAllDims(Reshape(wk, o, c, kq, s, kq, s), 2, 4, 3, 5, 1, 0), kq*kq*cs, o)
-	y := Add(Dot(patches, wm).Product(), ExpandAxes(b, 0))
+	wm := Reshape(TransposeAllDims(Reshape(wk, o, c, kq, s, kq, s), 2, 4, 3, 5, 1, 0), kq*kq, cs, o)
+	var y *Node
+	for qy := 0; qy < kq; qy++ {
+		for qx := 0; qx < kq; qx++ {
+			t := sd
+			if kq > 1 {
+				t = Slice(sd, AxisRange(), AxisRange(qy, qy+ho), AxisRange(qx, qx+wo), AxisRange())
+			}
+			wt := Reshape(Slice(wm, AxisElem(qy*kq+qx), AxisRange(), AxisRange()), cs, o)
+			yt := Dot(Reshape(t, n*ho*wo, cs), wt).Product()
+			if y == nil {
+				y = yt
+			} else {
+				y = Add(y, yt)
+			}
+		}
+	}
+	y = Add(y, ExpandAxes(b, 0))
 	return Reshape(y, n, ho, wo, o)
 }
 
 // convTranspose2d is ONNX ConvTranspose on NHWC input x with the ONNX weight w [C, O, K, K],
 // bias b [O], square stride s and padding p, written in sub-pixel form: output phase
 // (a, b) of the s×s phases is an ordinary correlation of x with the kernel taps that land
-// on it. It needs the output size, (H-1)·s - 2p + K, to be a multiple of s.
+// on it, the sum of one matrix product per tap over a window of x that the phases share.
+// It needs the output size, (H-1)·s - 2p + K, to be a multiple of s.
 func convTranspose2d(x, w, b *Node, k, s, p int) *Node {
 	dims := x.Shape().Dimensions
 	n, h, wd, c := dims[0], dims[1], dims[2], dims[3]
@@ -100,37 +110,42 @@ func convTranspose2d(x, w, b *Node, k, s, p int) *Node {
 	// Pad so that rows m+d for m in [0, hq) and every d exist.
 	padLo := -lo
 	xp := padSpatial(x, padLo, max(0, hq+hi-h), padLo, max(0, wq+hi-wd))
-	wt := TransposeAllDims(w, 2, 3, 0, 1) // [K, K, C, O]
+	wt := Reshape(TransposeAllDims(w, 2, 3, 0, 1), k*k, c, o) // [(ky, kx), C, O]
 	// Phases share their input windows: slice each offset once.
 	windows := map[[2]int]*Node{}
 	window := func(dy, dx int) *Node {
 		if t, ok := windows[[2]int{dy, dx}]; ok {
 			return t
 		}
-		t := Slice(xp, AxisRange(), AxisRange(padLo+dy, padLo+dy+hq), AxisRange(padLo+dx, padLo+dx+wq), AxisRange())
-		t = Reshape(t, n*hq*wq, 1, c)
+		t := xp
+		if xp.Shape().Dimensions[1] != hq || xp.Shape().Dimensions[2] != wq {
+			t = Slice(xp, AxisRange(), AxisRange(padLo+dy, padLo+dy+hq), AxisRange(padLo+dx, padLo+dx+wq), AxisRange())
+		}
+		t = Reshape(t, n*hq*wq, c)
 		windows[[2]int{dy, dx}] = t
 		return t
 	}
-	rows := make([]*Node, s)
+	phases := make([]*Node, 0, s*s)
 	for a := 0; a < s; a++ {
-		cols := make([]*Node, s)
 		for bb := 0; bb < s; bb++ {
-			var patches, weights []*Node
+			var y *Node
 			for _, ty := range phaseTaps[a] {
 				for _, tx := range phaseTaps[bb] {
-					patches = append(patches, window(ty.d, tx.d))
-					weights = append(weights, Reshape(Slice(wt, AxisElem(ty.k), AxisElem(tx.k), AxisRange(), AxisRange()), 1, c, o))
+					wk := Reshape(Slice(wt, AxisElem(ty.k*k+tx.k), AxisRange(), AxisRange()), c, o)
+					yt := Dot(window(ty.d, tx.d), wk).Product()
+					if y == nil {
+						y = yt
+					} else {
+						y = Add(y, yt)
+					}
 				}
 			}
-			nt := len(patches)
-			pm := Reshape(Concatenate(patches, 1), n*hq*wq, nt*c)
-			wm := Reshape(Concatenate(weights, 0), nt*c, o)
-			cols[bb] = Reshape(Dot(pm, wm).Product(), n, hq, 1, wq, 1, o)
+			phases = append(phases, Reshape(y, 1, n, hq, wq, o))
 		}
-		rows[a] = Concatenate(cols, 4)
 	}
-	y := Reshape(Concatenate(rows, 2), n, hout, wout, o)
+	// Depth to space: y[n, s·m+a, s·l+b, o] = phase (a, b) at [n, m, l, o].
+	y := Reshape(Concatenate(phases, 0), s, s, n, hq, wq, o)
+	y = Reshape(TransposeAllDims(y, 2, 3, 0, 4, 1, 5), n, hout, wout, o)
 	return Add(y, Reshape(b, 1, 1, 1, o))
 }
 
