@@ -15,6 +15,13 @@ import (
 	"github.com/latentzoo/latentzoo/zoo"
 )
 
+// Files an exported entry carries beside its graphs and model card: the run's
+// configuration and its training log, as train wrote them.
+const (
+	ConfigFile = "train-config.json"
+	LogFile    = "train-log.jsonl"
+)
+
 // EntryOptions configures Entry.
 type EntryOptions struct {
 	// Backend runs the training graph for the parity check.
@@ -99,15 +106,15 @@ func Entry(runDir string, name zoo.Name, opts EntryOptions) (*zoo.Manifest, map[
 		man.Graphs[net.Name] = file
 		man.Parity[net.Name] = worst
 	}
-	for src, dst := range map[string]string{"config.json": "train-config.json", "log.jsonl": "train-log.jsonl"} {
+	for src, dst := range map[string]string{"config.json": ConfigFile, "log.jsonl": LogFile} {
 		data, err := os.ReadFile(filepath.Join(runDir, src))
 		if err != nil {
 			return nil, nil, fmt.Errorf("run %s: %w", runDir, err)
 		}
 		files[dst] = data
 	}
-	man.Training = json.RawMessage(bytes.TrimSpace(files["train-config.json"]))
-	if man.Run, err = summarize(files["train-log.jsonl"], cfg.BatchSize); err != nil {
+	man.Training = json.RawMessage(bytes.TrimSpace(files[ConfigFile]))
+	if man.Run, err = summarize(files[LogFile], cfg.BatchSize); err != nil {
 		return nil, nil, fmt.Errorf("run %s: %w", runDir, err)
 	}
 	if opts.Checkpoint == train.BestCheckpoint {

@@ -26,6 +26,8 @@ type testModel struct {
 	nets     []models.Net
 	recon    string
 	sample   string
+	// sheet, when set, is the entry's picture zoo.PictureSheet.
+	sheet []byte
 }
 
 func testModels() []testModel {
@@ -37,7 +39,7 @@ func testModels() []testModel {
 		{
 			name: gaussianName, backbone: g, kind: models.Gaussian,
 			nets:  []models.Net{g.Encoder(models.Posterior), g.Decoder("decoder")},
-			recon: "decoder", sample: "decoder",
+			recon: "decoder", sample: "decoder", sheet: mustPNG(checker(12, 8, false)),
 		},
 		{
 			name: sphereName, backbone: s, kind: models.Sphere,
@@ -66,6 +68,10 @@ func (tm testModel) files() (*zoo.Manifest, map[string][]byte, error) {
 		License:     "CC0-1.0",
 	}
 	files := map[string][]byte{}
+	if tm.sheet != nil {
+		files["pictures/sheet.png"] = tm.sheet
+		m.Pictures = map[string]string{zoo.PictureSheet: "pictures/sheet.png"}
+	}
 	for i, net := range tm.nets {
 		data, err := export.Marshal(net, modeltest.RandomParams(net, uint64(i+1)))
 		if err != nil {

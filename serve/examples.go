@@ -2,14 +2,18 @@ package serve
 
 import (
 	"encoding/base64"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/latentzoo/latentzoo/api"
 	"github.com/latentzoo/latentzoo/autoencoder"
+	"github.com/latentzoo/latentzoo/errkind"
 	"github.com/latentzoo/latentzoo/pixels"
 )
 
@@ -77,4 +81,40 @@ func (s *Server) serveExamples(w http.ResponseWriter, r *http.Request, name stri
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, resp)
 	return nil
+}
+
+// picturesPath is the route of a model's pictures, the PNGs its card shows.
+const picturesPath = "/models/{family}/{dataset}/pictures/{picture}"
+
+// picture answers one of the model's pictures (zoo.PictureSheet, zoo.PictureCurves) as
+// its entry carries it.
+func (s *Server) picture(w http.ResponseWriter, r *http.Request) {
+	name, err := url.PathUnescape(chi.URLParam(r, "family") + "/" + chi.URLParam(r, "dataset"))
+	if err != nil {
+		writeError(w, r, s.log, badName(err))
+		return
+	}
+	m := s.lookup(name)
+	if m == nil {
+		writeError(w, r, s.log, s.unknownModel(name))
+		return
+	}
+	pic := chi.URLParam(r, "picture")
+	path, ok := m.Manifest().Pictures[pic]
+	if !ok {
+		have := "none"
+		if pics := m.Manifest().Pictures; len(pics) > 0 {
+			have = strings.Join(slices.Sorted(maps.Keys(pics)), ", ")
+		}
+		writeError(w, r, s.log, errkind.New(errkind.NotFound, "model %s has no picture %q (it has: %s; latentzoo eval draws them)", m.name, pic, have))
+		return
+	}
+	b, err := m.entry.ReadFile(path)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Write(b)
 }

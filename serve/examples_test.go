@@ -1,10 +1,12 @@
 package serve
 
 import (
+	"encoding/json"
 	"image"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/latentzoo/latentzoo/api"
@@ -97,6 +99,40 @@ func TestExamplesErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			wantError(t, serveBy(srv, httptest.NewRequest(http.MethodGet, tt.path, nil)), tt.status, tt.want)
+		})
+	}
+}
+
+// TestPictures serves the pictures the entries carry, and 404s for those they do not.
+func TestPictures(t *testing.T) {
+	_, serve := newServer(t, Config{})
+	sheet := testModels()[0].sheet
+	tests := []struct {
+		name, path string
+		status     int
+		want       string // the body, or a part of the error
+	}{
+		{"the sheet", "/models/" + gaussianName + "/pictures/sheet", 200, string(sheet)},
+		{"a picture the entry lacks", "/models/" + gaussianName + "/pictures/curves", 404, `has no picture "curves" (it has: sheet`},
+		{"an entry without pictures", "/models/" + sphereName + "/pictures/sheet", 404, `has no picture "sheet" (it has: none`},
+		{"an unknown model", "/models/vae/nothing/pictures/sheet", 404, "unknown model"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := serve(httptest.NewRequest(http.MethodGet, tt.path, nil))
+			if w.Code != tt.status {
+				t.Fatalf("status %d (%s), want %d", w.Code, w.Body, tt.status)
+			}
+			if tt.status == 200 {
+				if ct := w.Header().Get("Content-Type"); ct != "image/png" || w.Body.String() != tt.want {
+					t.Errorf("answer %s of %d bytes, want the entry's %d-byte PNG", ct, w.Body.Len(), len(tt.want))
+				}
+				return
+			}
+			var body api.ErrorBody
+			if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || !strings.Contains(body.Error, tt.want) {
+				t.Errorf("body %s (%v), want an error saying %q", w.Body, err, tt.want)
+			}
 		})
 	}
 }

@@ -14,6 +14,8 @@ type model struct {
 	*autoencoder.Model
 	// name is the entry's name, which the server looks models up by.
 	name string
+	// entry is the zoo entry the model was opened from, whose pictures it serves.
+	entry zoo.Entry
 	// users counts the requests using the model, which a load that replaces it waits for
 	// before closing it.
 	users sync.WaitGroup
@@ -40,5 +42,5 @@ func (s *Server) open(e zoo.Entry) (*model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &model{Model: ae, name: name}, nil
+	return &model{Model: ae, name: name, entry: e}, nil
 }

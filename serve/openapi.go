@@ -49,6 +49,7 @@ var apiRoutes = []apiRoute{
 	{method: "GET", path: "/models", summary: "The served models", response: api.ModelList{}, example: &routeExample{status: 200}},
 	{method: "GET", path: "/models/{family}/{dataset}", summary: "A served model: summary, manifest, graphs", response: api.ModelDetail{}},
 	{method: "GET", path: "/models/{family}/{dataset}/examples", summary: "Test images of the model's data set", query: []string{"n", "seed"}, response: api.Examples{}},
+	{method: "GET", path: "/models/{family}/{dataset}/pictures/{picture}", summary: "A picture of the model's card: its sheet or its training curves", content: "image/png"},
 	{method: "POST", path: "/models/{family}/{dataset}/load", summary: "Serve an entry of the store without a restart (admin: bearer token, or loopback)", response: api.Loaded{}},
 	{method: "GET", path: "/zoo/v1/entries", summary: "The entries lent to other latentzoo processes", response: api.ZooEntries{}},
 	{method: "GET", path: "/zoo/v1/entries/{family}/{dataset}/{tag}/manifest.json", summary: "An entry's manifest", response: zoo.Manifest{}},

@@ -329,6 +329,7 @@ func (s *Server) routes() http.Handler {
 	r.Get("/models", s.listModels)
 	r.Get("/models/*", s.showModel)
 	r.Get(examplesPath, s.examples)
+	r.Get(picturesPath, s.picture)
 	page := web.Handler()
 	r.Get("/", page.ServeHTTP)
 	r.Get("/assets/*", page.ServeHTTP)

@@ -245,6 +245,16 @@ func TestDemoPage(t *testing.T) {
 			t.Errorf("model details %q lack %q", info, want)
 		}
 	}
+	if _, ok := entry.Manifest().Pictures[zoo.PictureSheet]; ok {
+		p.wait("the model's sheet", `(() => { const i = document.getElementById("model-sheet"); return !i.hidden && i.complete && i.naturalWidth > 0; })()`)
+		for _, want := range []string{"FID samples", "precision", "recall"} {
+			if !strings.Contains(info, want) {
+				t.Errorf("model details %q lack %q", info, want)
+			}
+		}
+	} else {
+		t.Errorf("built-in entry %s has no sheet: run latentzoo eval on its folder under zoo/builtin", name)
+	}
 	var selected string
 	p.eval(`document.getElementById("model").value`, &selected)
 	if selected != name {

@@ -17,6 +17,10 @@ func ModelCard(m *Manifest) []byte {
 	p("# %s\n\n", m.Name)
 	p("A %s trained on %s by latentzoo's own `train` and `export` commands; metrics by `latentzoo eval`.\n\n", m.Family, m.Dataset)
 
+	if path, ok := m.Pictures[PictureSheet]; ok {
+		p("![Test images, their reconstructions, prior samples and an interpolation](%s)\n\n", path)
+		p("From the top: test images, their reconstructions, samples from the prior and an interpolation between the first two test images' latents.\n\n")
+	}
 	if m.IsClassifier() {
 		classifierSections(m, p)
 	} else {
@@ -34,6 +38,9 @@ func ModelCard(m *Manifest) []byte {
 		if m.Run.Checkpoint != "" {
 			p("Exported from the %s checkpoint, step %d: the one whose prior samples scored the lowest FID on the yardstick during training (the `fid_samples` lines of the log).\n\n", m.Run.Checkpoint, m.Run.CheckpointStep)
 		}
+	}
+	if path, ok := m.Pictures[PictureCurves]; ok {
+		p("![The training loss, and the sample FID scored during training](%s)\n\n", path)
 	}
 	if len(m.Training) > 0 {
 		var pretty bytes.Buffer

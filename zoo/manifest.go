@@ -28,6 +28,16 @@ const (
 	KindClassifier = "classifier"
 )
 
+// The pictures an entry may carry, keys of Manifest.Pictures.
+const (
+	// PictureSheet is a sheet of test images, their reconstructions, prior samples and an
+	// interpolation, drawn by eval.
+	PictureSheet = "sheet"
+	// PictureCurves is the training run's loss and sample-FID curves, drawn by eval
+	// from the training log.
+	PictureCurves = "curves"
+)
+
 // ClassifierRole is the key of a classifier entry's one graph.
 const ClassifierRole = "classifier"
 
@@ -69,6 +79,9 @@ type Manifest struct {
 	Classes []string `json:"classes,omitempty"`
 	// Attributes maps an attribute name to its latent direction (file listed in Files).
 	Attributes map[string]string `json:"attributes,omitempty"`
+	// Pictures maps a picture of the entry (PictureSheet, PictureCurves) to its PNG file
+	// (listed in Files); the model card shows them.
+	Pictures map[string]string `json:"pictures,omitempty"`
 	License    string            `json:"license,omitempty"`
 	Files      []File            `json:"files"`
 }
@@ -151,6 +164,14 @@ func (m *Manifest) Validate() error {
 	for attr, path := range m.Attributes {
 		if !files[path] {
 			return fmt.Errorf("manifest %s: attribute %s file %q is not listed in files", m.Name, attr, path)
+		}
+	}
+	for pic, path := range m.Pictures {
+		if pic != PictureSheet && pic != PictureCurves {
+			return fmt.Errorf("manifest %s: unknown picture %q (want %s or %s)", m.Name, pic, PictureSheet, PictureCurves)
+		}
+		if !files[path] {
+			return fmt.Errorf("manifest %s: picture %s file %q is not listed in files", m.Name, pic, path)
 		}
 	}
 	if m.IsClassifier() {

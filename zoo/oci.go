@@ -40,7 +40,7 @@ const (
 )
 
 // MediaType returns the media type of an entry's file from its path: ONNX graphs, the
-// model card (README.md), JSON, JSON Lines, and anything else.
+// model card (README.md), JSON, JSON Lines, PNG pictures, and anything else.
 func MediaType(p string) string {
 	switch {
 	case p == "README.md":
@@ -51,6 +51,8 @@ func MediaType(p string) string {
 		return MediaTypeJSON
 	case path.Ext(p) == ".jsonl":
 		return MediaTypeJSONL
+	case path.Ext(p) == ".png":
+		return "image/png"
 	}
 	return MediaTypeFile
 }

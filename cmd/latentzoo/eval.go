@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
+	"image"
+	"image/png"
 	"os"
 	"time"
 
 	"github.com/latentzoo/latentzoo/dataset"
 	"github.com/latentzoo/latentzoo/evaluate"
+	"github.com/latentzoo/latentzoo/export"
+	"github.com/latentzoo/latentzoo/figure"
 	"github.com/latentzoo/latentzoo/infer"
 	"github.com/latentzoo/latentzoo/progress"
 	"github.com/latentzoo/latentzoo/yardstick"
@@ -151,7 +156,14 @@ func evalAutoencoder(arg string, f evalFlags) error {
 	if !f.record {
 		return nil
 	}
-	err = w.rewrite(func(updated *zoo.Manifest, _ map[string][]byte) error {
+	sheet, err := figure.EntrySheet(model, man.Name, man.Graphs, set, sheetImages, f.seed, 2)
+	if err != nil {
+		return fmt.Errorf("draw the sheet of %s: %w", man.Name, err)
+	}
+	err = w.rewrite(func(updated *zoo.Manifest, files map[string][]byte) error {
+		if err := addPictures(updated, files, sheet); err != nil {
+			return err
+		}
 		updated.Metrics = map[string]float64{"test_images": float64(m.Images)}
 		for k, v := range m.Map("test_") {
 			updated.Metrics[k] = v
@@ -240,13 +252,49 @@ func evalYardstick(arg string, f evalFlags) error {
 		return nil
 	}
 	w := &entryWork{entry: e, write: write}
-	err = w.rewrite(func(updated *zoo.Manifest, _ map[string][]byte) error {
+	err = w.rewrite(func(updated *zoo.Manifest, files map[string][]byte) error {
 		updated.Metrics = map[string]float64{"test_images": float64(test.N), "test_accuracy": acc, "fid_floor": floor, "floor_images": float64(n)}
-		return nil
+		return addPictures(updated, files, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("record metrics in %s: %w", man.Name, err)
 	}
 	fmt.Printf("recorded in %s\n", man.Name)
+	return nil
+}
+
+// sheetImages is the number of test images on an entry's sheet.
+const sheetImages = 10
+
+// Files of an entry's pictures.
+const (
+	sheetFile  = "sheet.png"
+	curvesFile = "curves.png"
+)
+
+// addPictures puts an entry's pictures into it as eval records them: the sheet, when
+// given, and the curves of the training log the entry carries, when it carries one.
+func addPictures(m *zoo.Manifest, files map[string][]byte, sheet image.Image) error {
+	pics := map[string]string{}
+	if sheet != nil {
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, sheet); err != nil {
+			return fmt.Errorf("sheet: %w", err)
+		}
+		files[sheetFile] = buf.Bytes()
+		pics[zoo.PictureSheet] = sheetFile
+	}
+	if log, ok := files[export.LogFile]; ok {
+		b, err := figure.Curves(log, m.Name)
+		if err != nil {
+			return err
+		}
+		files[curvesFile] = b
+		pics[zoo.PictureCurves] = curvesFile
+	}
+	m.Pictures = nil
+	if len(pics) > 0 {
+		m.Pictures = pics
+	}
 	return nil
 }

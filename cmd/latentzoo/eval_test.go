@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/latentzoo/latentzoo/export"
 	"github.com/latentzoo/latentzoo/zoo"
 )
 
@@ -17,6 +19,7 @@ func TestEvalYardstick(t *testing.T) {
 	t.Setenv("LATENTZOO_HOME", t.TempDir())
 	folder := filepath.Join(t.TempDir(), "entry")
 	m, files := mnistEntry(t, "vae/mnist:test")
+	files[export.LogFile] = []byte(`{"step":50,"loss":300}` + "\n" + `{"step":100,"loss":250}` + "\n" + `{"step":100,"fid_samples":80,"samples":500}` + "\n")
 	if err := zoo.WriteEntry(folder, m, files); err != nil {
 		t.Fatal(err)
 	}
@@ -72,5 +75,23 @@ func TestEvalYardstick(t *testing.T) {
 	}
 	if !strings.Contains(string(card), "classifier/mnist:v1") || !strings.Contains(string(card), "fid_samples") {
 		t.Error("the model card does not name the yardstick and its FID")
+	}
+	sheet, err := e.ReadFile(got.Pictures[zoo.PictureSheet])
+	if err != nil {
+		t.Fatalf("no sheet recorded (pictures %v): %v", got.Pictures, err)
+	}
+	im, err := png.Decode(bytes.NewReader(sheet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Four rows (test images, reconstructions, samples, interpolation) of 32×32 cells
+	// drawn twice their size.
+	if h := im.Bounds().Dy(); h < 4*64 || h > 4*(64+8)+8 {
+		t.Errorf("sheet is %v", im.Bounds())
+	}
+	for _, pic := range []string{zoo.PictureSheet, zoo.PictureCurves} {
+		if !strings.Contains(string(card), "]("+got.Pictures[pic]+")") {
+			t.Errorf("the model card does not show the %s (pictures %v)", pic, got.Pictures)
+		}
 	}
 }

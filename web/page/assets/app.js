@@ -208,10 +208,12 @@ async function showModelInfo(m) {
   try {
     const detail = await (await call(`/models/${modelPath(m.name)}`)).json();
     const metrics = (detail.manifest && detail.manifest.metrics) || {};
-    const fmt = { test_psnr: (v) => `${v.toFixed(2)} dB`, test_ssim: (v) => v.toFixed(4), test_mse: (v) => v.toFixed(5) };
-    const names = { test_psnr: "test PSNR", test_ssim: "test SSIM", test_mse: "test MSE" };
+    const fixed = (n) => (v) => v.toFixed(n);
+    const fmt = { test_psnr: (v) => `${v.toFixed(2)} dB`, test_ssim: fixed(4), test_mse: fixed(5), fid_samples: fixed(1), fid_reconstructions: fixed(1), precision: fixed(3), recall: fixed(3) };
+    const names = { test_psnr: "test PSNR", test_ssim: "test SSIM", test_mse: "test MSE", fid_samples: "FID samples", fid_reconstructions: "FID reconstructions", precision: "precision", recall: "recall" };
+    showSheet(m, detail.manifest);
     let any = false;
-    for (const key of ["test_psnr", "test_ssim", "test_mse"]) {
+    for (const key of ["test_psnr", "test_ssim", "test_mse", "fid_samples", "fid_reconstructions", "precision", "recall"]) {
       if (typeof metrics[key] === "number") {
         info.append(chip(names[key], fmt[key](metrics[key])));
         any = true;
@@ -222,6 +224,21 @@ async function showModelInfo(m) {
     info.append(chip("metrics", `unavailable: ${e.message}`));
   }
   info.append(chip("attributes", String((m.attributes || []).length)));
+}
+
+// showSheet shows the sheet on the model's card (GET /models/{name}/pictures/sheet), or
+// says there is none.
+function showSheet(m, manifest) {
+  const img = $("model-sheet");
+  if (!(manifest && manifest.pictures && manifest.pictures.sheet)) {
+    img.hidden = true;
+    img.removeAttribute("src");
+    $("sheet-caption").textContent = "this model's card has no sheet: latentzoo eval draws one";
+    return;
+  }
+  img.src = `/models/${modelPath(m.name)}/pictures/sheet`;
+  img.hidden = false;
+  $("sheet-caption").textContent = "test images, their reconstructions, samples from the prior and an interpolation, as latentzoo eval drew them for the model card";
 }
 
 async function selectModel(m) {
