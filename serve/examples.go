@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"maps"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,20 +26,15 @@ const examplesPath = "/models/{family}/{dataset}/examples"
 // spread through the model's pool of examples, or drawn at random from it when a seed is
 // given.
 func (s *Server) examples(w http.ResponseWriter, r *http.Request) {
-	name, err := url.PathUnescape(chi.URLParam(r, "family") + "/" + chi.URLParam(r, "dataset"))
-	if err != nil {
-		writeError(w, r, s.log, badName(err))
-		return
-	}
-	if err := s.serveExamples(w, r, name); err != nil {
+	if err := s.serveExamples(w, r); err != nil {
 		writeError(w, r, s.log, err)
 	}
 }
 
-func (s *Server) serveExamples(w http.ResponseWriter, r *http.Request, name string) error {
-	m := s.lookup(name)
-	if m == nil {
-		return s.unknownModel(name)
+func (s *Server) serveExamples(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.modelOf(chi.URLParam(r, "family") + "/" + chi.URLParam(r, "dataset"))
+	if err != nil {
+		return err
 	}
 	n, seed, random := defaultExamples, int64(0), false
 	for key, vs := range r.URL.Query() {
@@ -89,14 +83,9 @@ const picturesPath = "/models/{family}/{dataset}/pictures/{picture}"
 // picture answers one of the model's pictures (zoo.PictureSheet, zoo.PictureCurves) as
 // its entry carries it.
 func (s *Server) picture(w http.ResponseWriter, r *http.Request) {
-	name, err := url.PathUnescape(chi.URLParam(r, "family") + "/" + chi.URLParam(r, "dataset"))
+	m, err := s.modelOf(chi.URLParam(r, "family") + "/" + chi.URLParam(r, "dataset"))
 	if err != nil {
-		writeError(w, r, s.log, badName(err))
-		return
-	}
-	m := s.lookup(name)
-	if m == nil {
-		writeError(w, r, s.log, s.unknownModel(name))
+		writeError(w, r, s.log, err)
 		return
 	}
 	pic := chi.URLParam(r, "picture")

@@ -409,15 +409,24 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, list)
 }
 
-func (s *Server) showModel(w http.ResponseWriter, r *http.Request) {
-	name, err := url.PathUnescape(chi.URLParam(r, "*"))
+// modelOf returns the served model a route's path names (escaped slashes allowed), or an
+// error of the kind its answer needs.
+func (s *Server) modelOf(escaped string) (*model, error) {
+	name, err := url.PathUnescape(escaped)
 	if err != nil {
-		writeError(w, r, s.log, badName(err))
-		return
+		return nil, badName(err)
 	}
 	m := s.lookup(name)
 	if m == nil {
-		writeError(w, r, s.log, s.unknownModel(name))
+		return nil, s.unknownModel(name)
+	}
+	return m, nil
+}
+
+func (s *Server) showModel(w http.ResponseWriter, r *http.Request) {
+	m, err := s.modelOf(chi.URLParam(r, "*"))
+	if err != nil {
+		writeError(w, r, s.log, err)
 		return
 	}
 	d := api.ModelDetail{ModelSummary: s.summaryOf(m), Manifest: m.Manifest(), Graphs: map[string]api.Graph{}}
