@@ -82,8 +82,8 @@ type Manifest struct {
 	// Pictures maps a picture of the entry (PictureSheet, PictureCurves) to its PNG file
 	// (listed in Files); the model card shows them.
 	Pictures map[string]string `json:"pictures,omitempty"`
-	License    string            `json:"license,omitempty"`
-	Files      []File            `json:"files"`
+	License  string            `json:"license,omitempty"`
+	Files    []File            `json:"files"`
 }
 
 // YardstickRef identifies a yardstick entry: its name and the digest of its manifest.
