@@ -67,12 +67,12 @@ func benchStepOps(b *testing.B, family string, data *dataset.Set) {
 	}
 	var runs []phaseRun
 	images, labels := t.nextBatch(), t.batchLabels()
+	var scalars map[string]float64
+	if t.fam.schedule != nil {
+		scalars = t.fam.schedule(cfg, 0, 1)
+	}
 	for pi := range t.plans {
-		args := t.phaseArgs(pi, images, labels, cfg.LR, nil)
-		if t.fam.schedule != nil {
-			args = t.phaseArgs(pi, images, labels, cfg.LR, t.fam.schedule(cfg, 0, 1))
-		}
-		model, ins, err := stepModel(t, pi, args)
+		model, ins, err := stepModel(t, pi, t.phaseArgs(pi, images, labels, cfg.LR, scalars))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -90,16 +90,13 @@ func benchStepOps(b *testing.B, family string, data *dataset.Set) {
 		if err := opts.EnableProfiling(filepath.Join(dir, fmt.Sprintf("phase%d", pi))); err != nil {
 			b.Fatal(err)
 		}
-		inNames, outNames := make([]string, len(ins)), []string{}
-		for i := range ins {
-			inNames[i] = fmt.Sprintf("arg_%d", i)
-		}
 		infos, outInfos, err := ort.GetInputOutputInfoWithONNXData(model)
 		if err != nil {
 			b.Fatal(err)
 		}
-		for i, in := range infos {
-			inNames[i] = in.Name
+		var inNames, outNames []string
+		for _, in := range infos {
+			inNames = append(inNames, in.Name)
 		}
 		for _, o := range outInfos {
 			outNames = append(outNames, o.Name)
