@@ -319,14 +319,17 @@ func instanceLoss(q, k, queue *Node, t float64) *Node {
 }
 
 // patchVectors takes from feature maps [N, C, H, W] the 1x1xC vector at flat location
-// loc (a scalar, row·W + column) of every image, L2-normalised: [N, C].
+// loc (a scalar, row·W + column) of every image, L2-normalised: [N, C]. The epsilon goes
+// under the square root: a location in the images' zero padding has an all-zero vector
+// at initialisation (the biases start at 0), where the root's derivative is infinite and
+// would turn D's gradients NaN even while the patch term is switched off (0·∞).
 func patchVectors(maps, loc *Node) *Node {
 	d := maps.Shape().Dimensions
 	n, c, hw := d[0], d[1], d[2]*d[3]
 	flat := Reshape(maps, n, c, hw)
 	at := ConvertDType(Equal(Iota(maps.Graph(), shapes.Make(maps.DType(), hw), 0), ConvertDType(loc, maps.DType())), maps.DType())
 	v := ReduceSum(Mul(flat, Reshape(at, 1, 1, hw)), -1)
-	return Div(v, AddScalar(Sqrt(ReduceAndKeep(Square(v), ReduceSum, -1)), models.SpectralEpsilon))
+	return Div(v, Sqrt(AddScalar(ReduceAndKeep(Square(v), ReduceSum, -1), models.SpectralEpsilon)))
 }
 
 // ganDiscriminatorLoss is D's side of Eq. 4 from its logits (positive: real), each

@@ -167,6 +167,28 @@ func TestPatchVectorsPairOneLocation(t *testing.T) {
 	}
 }
 
+// TestPatchVectorsZeroVector checks the case that turned DC-VAE's first step NaN at some
+// seeds: a location in the zero padding, where every real image's vector is zero at
+// initialisation. Its normalised vector must be zero and its gradient finite, so that the
+// patch term weighed by 0 before PatchAfter contributes nothing rather than 0·∞.
+func TestPatchVectorsZeroVector(t *testing.T) {
+	const n, c, h, w = 2, 3, 2, 2
+	maps := make([]float64, n*c*h*w)
+	for i := range maps {
+		maps[i] = float64(i%5) - 2 // example 1 is nonzero; example 0 is cleared below
+	}
+	clear(maps[:c*h*w])
+	loc := tensors.FromScalar(float64(3))
+	in := tensors.FromFlatDataAndDimensions(maps, n, c, h, w)
+	checkGraph(t, make([]float64, c), 0, func(in []*Node) *Node {
+		return SliceAxis(patchVectors(in[0], in[1]), 0, AxisElem(0))
+	}, in, loc)
+	checkGraph(t, make([]float64, n*c*h*w), 0, func(in []*Node) *Node {
+		off := Mul(ReduceAllSum(patchVectors(in[0], in[1])), in[2])
+		return Reshape(Gradient(off, in[0])[0], -1)
+	}, in, loc, tensors.FromScalar(float64(0)))
+}
+
 // gradientCheck requires the gradient of the scalar fn with respect to input wrt to
 // match central finite differences of fn within tol (relative to 1 + |difference|), on
 // every backend compiled in, in float64.

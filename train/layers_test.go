@@ -182,10 +182,16 @@ func TestConvForwardAndGradient(t *testing.T) {
 	}
 }
 
+// maxAbsDiff is the largest absolute difference of two slices, +Inf where either holds
+// a NaN (math.Max would carry the NaN, and a NaN passes every "> tol").
 func maxAbsDiff(a, b []float64) float64 {
 	d := 0.0
 	for i := range a {
-		d = math.Max(d, math.Abs(a[i]-b[i]))
+		e := math.Abs(a[i] - b[i])
+		if math.IsNaN(e) {
+			return math.Inf(1)
+		}
+		d = math.Max(d, e)
 	}
 	return d
 }
