@@ -3,6 +3,7 @@ package autoencoder
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -118,6 +119,9 @@ func (b *batcher) loop() {
 			first = c
 		}
 		batch, size := []*call{first}, first.n
+		if b.cfg.MaxDelay == 0 {
+			b.yieldToCallers(size)
+		}
 		var timeout <-chan time.Time
 		var timer *time.Timer
 		if b.cfg.MaxDelay > 0 {
@@ -154,6 +158,22 @@ func (b *batcher) loop() {
 			timer.Stop()
 		}
 		b.runBatch(batch, size)
+	}
+}
+
+// yieldToCallers lets the goroutines that are ready to run go first, again while the
+// queue grows and the run has room: callers that are about to queue their calls get to,
+// where taking only the calls already queued would start nearly one run per call on a busy
+// server with few cores (the scheduler runs a woken receiver before the senders behind
+// it). A lone call loses only the yield itself.
+func (b *batcher) yieldToCallers(size int) {
+	for n := len(b.queue); size+n < b.cfg.MaxBatch; {
+		runtime.Gosched()
+		m := len(b.queue)
+		if m == n {
+			return
+		}
+		n = m
 	}
 }
 

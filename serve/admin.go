@@ -4,7 +4,10 @@ import (
 	"crypto/subtle"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
+
+	"github.com/go-chi/chi/v5"
 
 	"github.com/latentzoo/latentzoo/errkind"
 )
@@ -13,7 +16,8 @@ import (
 // from when --admin-token is not given.
 const EnvAdminToken = "LATENTZOO_ADMIN_TOKEN"
 
-// admin guards the routes that change what the server serves (POST /models/{name}/load).
+// admin guards the routes that change what the server serves (POST /models/{name}/load)
+// and those that show its internals (the Go runtime's profiles under /debug/).
 // With Config.AdminToken set, a request must carry it as "Authorization: Bearer TOKEN"
 // (compared in constant time), wherever it comes from. Without one, only clients on the
 // loopback interface may call them: a server listening beyond loopback is not open to
@@ -54,4 +58,25 @@ func loopback(remote string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// debugRoutes serves the Go runtime's profiles (net/http/pprof) under /debug/pprof/ as
+// admin routes: "go tool pprof http://HOST/debug/pprof/profile" under load shows where a
+// request's time goes, and the profiles reveal the process's internals, so they are not
+// public.
+func (s *Server) debugRoutes(r chi.Router) {
+	r.Get("/debug/pprof/*", s.admin(func(w http.ResponseWriter, r *http.Request) {
+		switch chi.URLParam(r, "*") {
+		case "cmdline":
+			pprof.Cmdline(w, r)
+		case "profile":
+			pprof.Profile(w, r)
+		case "symbol":
+			pprof.Symbol(w, r)
+		case "trace":
+			pprof.Trace(w, r)
+		default: // the index, and the named profiles: heap, goroutine, allocs, ...
+			pprof.Index(w, r)
+		}
+	}))
 }

@@ -8,9 +8,9 @@ import (
 	"testing"
 )
 
-// TestAdminToken requires POST /models/{name}/load to be open to loopback clients only
-// when the server has no admin token, and to need the token, from anywhere, when it has
-// one; read-only routes stay open.
+// TestAdminToken requires POST /models/{name}/load and the runtime's profiles under
+// /debug/ to be open to loopback clients only when the server has no admin token, and to
+// need the token, from anywhere, when it has one; read-only routes stay open.
 func TestAdminToken(t *testing.T) {
 	_, store := storeServer(t)
 	const token = "s3cret-token"
@@ -52,6 +52,17 @@ func TestAdminToken(t *testing.T) {
 			}
 			if tt.status == 401 && w.Header().Get("WWW-Authenticate") == "" {
 				t.Error("401 without WWW-Authenticate")
+			}
+			// The runtime's profiles are guarded like the load route.
+			d := httptest.NewRequest(http.MethodGet, "/debug/pprof/cmdline", nil)
+			d.RemoteAddr = tt.remote
+			if tt.auth != "" {
+				d.Header.Set("Authorization", tt.auth)
+			}
+			dw := httptest.NewRecorder()
+			srv.Handler().ServeHTTP(dw, d)
+			if dw.Code != tt.status {
+				t.Errorf("GET /debug/pprof/cmdline: %d %s, want %d", dw.Code, dw.Body.String(), tt.status)
 			}
 			// Read-only routes answer anyone.
 			g := httptest.NewRequest(http.MethodGet, "/models", nil)

@@ -62,9 +62,18 @@ func decodeImage(field string, data []byte, maxSide, maxPixels int) (image.Image
 	return img, nil
 }
 
-// pngEncoder writes answers' PNGs at zlib's fastest level (still lossless: the pixels are
-// the same at every level, only the file is larger), reusing its compression buffers.
-var pngEncoder = png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: &pngBuffers{}}
+// Answers' PNGs are lossless at every compression level: the pixels are the same, only the
+// file's size differs. An image of at most storedPixels pixels (a model's 32×32 output, a
+// small grid) is written in stored deflate blocks, since compressing it costs more time
+// than its bytes cost on the wire; larger ones at zlib's fastest level. Both reuse their
+// buffers.
+var (
+	pngStored  = png.Encoder{CompressionLevel: png.NoCompression, BufferPool: &pngBuffers{}}
+	pngEncoder = png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: &pngBuffers{}}
+)
+
+// storedPixels is the largest image, in pixels, that encodePNG writes uncompressed.
+const storedPixels = 128 * 128
 
 // pngBuffers is a png.EncoderBufferPool on a sync.Pool.
 type pngBuffers struct{ pool sync.Pool }
@@ -76,10 +85,14 @@ func (p *pngBuffers) Get() *png.EncoderBuffer {
 
 func (p *pngBuffers) Put(b *png.EncoderBuffer) { p.pool.Put(b) }
 
-// encodePNG encodes img as PNG.
+// encodePNG encodes img as PNG, uncompressed up to storedPixels pixels.
 func encodePNG(img image.Image) ([]byte, error) {
 	var buf bytes.Buffer
-	if err := pngEncoder.Encode(&buf, img); err != nil {
+	enc := &pngEncoder
+	if b := img.Bounds(); b.Dx()*b.Dy() <= storedPixels {
+		enc = &pngStored
+	}
+	if err := enc.Encode(&buf, img); err != nil {
 		return nil, fmt.Errorf("encode PNG: %w", err)
 	}
 	return buf.Bytes(), nil

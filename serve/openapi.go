@@ -57,6 +57,7 @@ var apiRoutes = []apiRoute{
 	{method: "GET", path: "/healthz", summary: "The process is up", response: api.Status{}, example: &routeExample{status: 200}},
 	{method: "GET", path: "/readyz", summary: "The server takes requests (503 once shutdown begins)", response: api.Status{}, example: &routeExample{status: 200}},
 	{method: "GET", path: "/metrics", summary: "Prometheus metrics", content: "text/plain", example: &routeExample{status: 200}},
+	{method: "GET", path: "/debug/pprof/{profile}", summary: "The Go runtime's profiles, as net/http/pprof serves them (admin: bearer token, or loopback)", content: "application/octet-stream"},
 	{method: "GET", path: "/openapi.json", summary: "This document", content: jsonType, example: &routeExample{status: 200}},
 	{method: "GET", path: "/", summary: "The demo page", content: "text/html", example: &routeExample{status: 200}},
 	{method: "GET", path: "/assets/{file}", summary: "The demo page's files", content: "application/octet-stream"},

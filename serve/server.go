@@ -322,6 +322,7 @@ func (s *Server) routes() http.Handler {
 	})
 	s.storeRoutes(r)
 	s.oipRoutes(r)
+	s.debugRoutes(r)
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Method(http.MethodGet, "/metrics", s.metrics)
