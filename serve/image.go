@@ -37,7 +37,7 @@ func decodeBase64(field, s string) ([]byte, error) {
 
 // decodeImage decodes an encoded image after checking, from its header alone, that it is
 // no larger than maxSide on either side and maxPixels in all, so that no pixel memory is
-// spent on an oversize image. EXIF orientation is applied.
+// spent on an oversize image. A JPEG's EXIF orientation is applied.
 func decodeImage(field string, data []byte, maxSide, maxPixels int) (image.Image, error) {
 	if len(data) == 0 {
 		return nil, badRequest("field %s: empty image", field)
@@ -55,7 +55,9 @@ func decodeImage(field string, data []byte, maxSide, maxPixels int) (image.Image
 	if int64(cfg.Width)*int64(cfg.Height) > int64(maxPixels) {
 		return nil, badRequest("field %s: %s image is %dx%d = %d pixels; at most %d are accepted", field, format, cfg.Width, cfg.Height, cfg.Width*cfg.Height, maxPixels)
 	}
-	img, err := imaging.Decode(bytes.NewReader(data), imaging.AutoOrientation(true))
+	// Only JPEG carries an EXIF orientation; imaging reads it through a pipe and a
+	// goroutine of its own, which other formats need not pay for.
+	img, err := imaging.Decode(bytes.NewReader(data), imaging.AutoOrientation(format == "jpeg"))
 	if err != nil {
 		return nil, badRequest("field %s: %s image is corrupt or truncated: %v", field, format, err)
 	}
