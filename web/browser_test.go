@@ -52,24 +52,30 @@ func findChromium(t *testing.T) string {
 // default, which must carry attribute directions for the page's edit panel.
 const demoModel = "vae/fashion-mnist:v1"
 
-// demoEntry finds demoModel among the built-in entries.
-func demoEntry(t *testing.T) zoo.Entry {
+// builtinEntries are the built-in autoencoders, as make run serves them: demoModel first
+// (the page's default), which must carry attribute directions for the edit panel.
+func builtinEntries(t *testing.T) []zoo.Entry {
 	t.Helper()
 	builtin, err := zoo.Builtin()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range builtin {
-		if e.Manifest().Name != demoModel {
-			continue
+	var demo zoo.Entry
+	var others []zoo.Entry
+	for _, e := range zoo.Autoencoders(builtin) {
+		if e.Manifest().Name == demoModel {
+			demo = e
+		} else {
+			others = append(others, e)
 		}
-		if len(e.Manifest().Attributes) == 0 {
-			t.Fatalf("built-in entry %s has no attribute directions: run latentzoo attributes on its folder under zoo/builtin", demoModel)
-		}
-		return e
 	}
-	t.Fatalf("no built-in entry %s: make run would not serve it", demoModel)
-	return nil
+	if demo == nil {
+		t.Fatalf("no built-in entry %s: make run would not serve it", demoModel)
+	}
+	if len(demo.Manifest().Attributes) == 0 {
+		t.Fatalf("built-in entry %s has no attribute directions: run latentzoo attributes on its folder under zoo/builtin", demoModel)
+	}
+	return append([]zoo.Entry{demo}, others...)
 }
 
 // testImage writes test image i of Fashion-MNIST, as the data set has it (28×28 grey), to a
@@ -203,8 +209,9 @@ func (p *page) clickAt(selector string, fx float64) {
 func TestDemoPage(t *testing.T) {
 	browser := findChromium(t)
 	dir := t.TempDir()
-	entry := demoEntry(t)
-	srv, err := serve.New(serve.Config{IntraOpThreads: 1, Logger: slog.New(slog.DiscardHandler)}, entry)
+	entries := builtinEntries(t)
+	entry := entries[0]
+	srv, err := serve.New(serve.Config{IntraOpThreads: 1, Logger: slog.New(slog.DiscardHandler)}, entries...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,6 +388,48 @@ func TestDemoPage(t *testing.T) {
 			t.Errorf("the reconstruction panel shows %q, not the error", overlay)
 		}
 	})
+
+	// Every other built-in model, picked from the list: its details and numbers, its
+	// sheet, its first reconstruction and its samples, by the graph its manifest samples
+	// with (AVAE's generator); a sphere model interpolates along the great circle.
+	for _, e := range entries[1:] {
+		m := e.Manifest()
+		t.Run("model "+m.Name, func(t *testing.T) {
+			recon, samples := p.canvas("recon"), p.canvas("samples")
+			p.eval(fmt.Sprintf(`(() => { const s = document.getElementById("model"); s.value = %q; s.dispatchEvent(new Event("change")); return s.value; })()`, m.Name), nil)
+			p.wait(m.Name+"'s details", fmt.Sprintf(`(() => { const t = document.getElementById("model-info").textContent; return t.includes("family %s") && t.includes("attributes"); })()`, m.Family))
+			var info string
+			p.eval(`document.getElementById("model-info").textContent`, &info)
+			for _, want := range []string{m.LatentKind, "FID samples", "precision", "recall"} {
+				if !strings.Contains(info, want) {
+					t.Errorf("model details %q lack %q", info, want)
+				}
+			}
+			if _, ok := m.Pictures[zoo.PictureSheet]; !ok {
+				t.Errorf("built-in entry %s has no sheet: run latentzoo eval on its folder under zoo/builtin", m.Name)
+			} else {
+				p.wait("the sheet", fmt.Sprintf(`(() => { const i = document.getElementById("model-sheet"); return !i.hidden && i.complete && i.naturalWidth > 0 && i.src.includes(%q); })()`, "/models/"+m.Family+"/"))
+			}
+			p.changed("recon", recon)
+			p.changed("samples", samples)
+			var status string
+			p.wait("the samples' status", `document.getElementById("sample-status").textContent.includes("decoded")`)
+			p.eval(`document.getElementById("sample-status").textContent`, &status)
+			if by := " by the " + m.Sample; m.Sample != "decoder" && !strings.Contains(status, by) {
+				t.Errorf("sample status %q does not say %q", status, by)
+			}
+			if m.LatentKind == "sphere" {
+				frame := p.canvas("interp-frame")
+				p.clickAt("#interp-t", 0.3)
+				p.changed("interp-frame", frame)
+				var caption string
+				p.eval(`document.getElementById("interp-caption").textContent`, &caption)
+				if !strings.Contains(caption, "slerp") {
+					t.Errorf("caption %q does not name the slerp path", caption)
+				}
+			}
+		})
+	}
 
 	if len(pageErrors) > 0 {
 		t.Errorf("the page threw: %s", strings.Join(pageErrors, "; "))

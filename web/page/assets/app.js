@@ -629,7 +629,8 @@ const runSample = latest(
     if (gen !== state.generation) return;
     await showBlob($("samples"), png);
     const prior = m.latent_kind === "sphere" ? "uniform on the sphere" : "N(0, I)";
-    status("sample", `${n} latents drawn from ${prior} with seed ${seed}, decoded`);
+    const by = m.sample && m.sample !== "decoder" ? ` by the ${m.sample}` : "";
+    status("sample", `${n} latents drawn from ${prior} with seed ${seed}, decoded${by}`);
   },
   (e) => {
     say($("samples"), e.message, true);
