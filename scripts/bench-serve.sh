@@ -92,6 +92,11 @@ load() {
 printf '%-12s %-9s %5s %8s %9s %9s %7s %10s\n' endpoint batching conns "req/s" "p50 ms" "p99 ms" errors "÷raw b64"
 for b in "${batching[@]}"; do
 	start_server "$b"
+	# ONNX Runtime plans its memory on the first run of each batch size: warm every
+	# endpoint up before timing, or the first level pays for it.
+	for ep in reconstruct decode sample; do
+		taskset -c 1 hey -z 1s -c 32 -m POST -T application/json -D "$work/$ep.json" "http://127.0.0.1:$port/$ep" >/dev/null
+	done
 	mode=on; [ "$b" -le 1 ] && mode=off
 	for ep in reconstruct decode sample; do
 		for c in "${levels[@]}"; do

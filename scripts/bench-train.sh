@@ -24,14 +24,14 @@ trap 'rm -rf "$work"' EXIT
 
 log "latentzoo's TrainStep on ONNX Runtime"
 go test -tags onnx -run '^$' -bench "TrainStep/($families)/onnx" -benchtime "${BENCHTIME:-20x}" -timeout 0 ./train |
-	tee /dev/stderr | awk '/img\/s/ { split($1, p, "/"); for (i = 2; i <= NF; i++) if ($(i) == "img/s") print p[2], $(i-1) }' >"$work/ours"
+	tee -a /dev/stderr | awk '/img\/s/ { split($1, p, "/"); for (i = 2; i <= NF; i++) if ($(i) == "img/s") print p[2], $(i-1) }' >"$work/ours"
 # PyTorch at THREADS and at 1 thread, its faster taken: on these machines 2 threads of
 # OpenMP spin against each other and run slower than one.
 for f in vae dcvae; do
 	grep -q "^$f " "$work/ours" || continue
 	for t in $(printf '%s\n' 1 "$threads" | sort -u); do
 		log "PyTorch peer: $f, $t threads"
-		"$python" scripts/peer_train.py --family "$f" --steps "${PEER_STEPS:-20}" --threads "$t" | tee /dev/stderr |
+		"$python" scripts/peer_train.py --family "$f" --steps "${PEER_STEPS:-20}" --threads "$t" | tee -a /dev/stderr |
 			awk -v f="$f" '{ print f, $(NF-1) }' >>"$work/peers"
 	done
 done
