@@ -72,7 +72,8 @@ func benchStepOps(b *testing.B, family string, data *dataset.Set) {
 		scalars = t.fam.schedule(cfg, 0, 1)
 	}
 	for pi := range t.plans {
-		model, ins, err := stepModel(t, pi, t.phaseArgs(pi, images, labels, cfg.LR, scalars))
+		args, _ := t.phaseArgs(pi, images, labels, cfg.LR, scalars)
+		model, ins, err := stepModel(t, pi, args)
 		if err != nil {
 			b.Fatal(err)
 		}

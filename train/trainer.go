@@ -381,9 +381,22 @@ func (t *trainer) trainStep() (map[string]float64, error) {
 	if t.fam.schedule != nil {
 		scalars = t.fam.schedule(t.cfg, t.step, t.totalSteps())
 	}
+	// The step's own inputs and its metrics' outputs are freed as soon as they are used:
+	// their ONNX Runtime copies are memory the Go collector does not see, and left to its
+	// finalizers they piled up by hundreds of megabytes between collections.
+	step := []*tensors.Tensor{images, labels}
+	defer func() {
+		for _, x := range step {
+			if x != nil {
+				x.FinalizeAll()
+			}
+		}
+	}()
 	metrics := map[string]float64{}
 	for pi, plan := range t.plans {
-		outs, err := t.execs[pi].Exec(t.phaseArgs(pi, images, labels, lr, scalars)...)
+		args, own := t.phaseArgs(pi, images, labels, lr, scalars)
+		step = append(step, own...)
+		outs, err := t.execs[pi].Exec(args...)
 		if err != nil {
 			return nil, fmt.Errorf("step %d phase %s: %w", t.step, plan.phase.name, err)
 		}
@@ -400,8 +413,10 @@ func (t *trainer) trainStep() (map[string]float64, error) {
 					// The iteration's loss, for the progress line and the log's loss field.
 					metrics["loss"] += metrics[prefix+"loss"]
 				}
+				step = append(step, outs[i])
 			case metricSlot:
 				metrics[prefix+sl.name] = scalar(outs[i])
+				step = append(step, outs[i])
 			default:
 				name := sl.key()
 				if old := t.state[name]; old != nil && old != outs[i] {
@@ -416,28 +431,34 @@ func (t *trainer) trainStep() (map[string]float64, error) {
 }
 
 // phaseArgs packs the inputs of phase pi in its plan's order: the batch, its labels, the
-// phase's noise drawn now, the learning rate, the schedule's scalars and the state.
-func (t *trainer) phaseArgs(pi int, images, labels *tensors.Tensor, lr float64, scalars map[string]float64) []any {
+// phase's noise drawn now, the learning rate, the schedule's scalars and the state. It
+// also returns the tensors it made for this phase alone (noise and scalars), for the
+// caller to free once the phase has run.
+func (t *trainer) phaseArgs(pi int, images, labels *tensors.Tensor, lr float64, scalars map[string]float64) (args []any, own []*tensors.Tensor) {
 	plan := t.plans[pi]
 	noise := t.noiseTensors(pi, plan.noise)
-	args := make([]any, len(plan.inputs))
+	args = make([]any, len(plan.inputs))
 	for i, sl := range plan.inputs {
+		var made *tensors.Tensor
 		switch sl.kind {
 		case imagesSlot:
 			args[i] = images
 		case labelsSlot:
 			args[i] = labels
 		case noiseSlot:
-			args[i] = noise[sl.name]
+			made = noise[sl.name]
 		case lrSlot:
-			args[i] = tensors.FromScalar(float32(lr))
+			made = tensors.FromScalar(float32(lr))
 		case scalarSlot:
-			args[i] = tensors.FromScalar(float32(scalars[sl.name]))
+			made = tensors.FromScalar(float32(scalars[sl.name]))
 		default:
 			args[i] = t.state[sl.key()]
 		}
+		if made != nil {
+			args[i], own = made, append(own, made)
+		}
 	}
-	return args
+	return args, own
 }
 
 func (t *trainer) loop(ctx context.Context, runDir string, progressOut io.Writer, stopAt int64) error {
