@@ -40,13 +40,19 @@ func TestAdminToken(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := open(t, tt.configured)
-			r := httptest.NewRequest(http.MethodPost, "/models/vae/test-gaussian:v1/load", nil)
-			r.RemoteAddr = tt.remote
-			if tt.auth != "" {
-				r.Header.Set("Authorization", tt.auth)
+			// call sends a request from the case's address, with its Authorization header
+			// where it has one.
+			call := func(method, path string, auth bool) *httptest.ResponseRecorder {
+				r := httptest.NewRequest(method, path, nil)
+				r.RemoteAddr = tt.remote
+				if auth && tt.auth != "" {
+					r.Header.Set("Authorization", tt.auth)
+				}
+				w := httptest.NewRecorder()
+				srv.Handler().ServeHTTP(w, r)
+				return w
 			}
-			w := httptest.NewRecorder()
-			srv.Handler().ServeHTTP(w, r)
+			w := call(http.MethodPost, "/models/vae/test-gaussian:v1/load", true)
 			if w.Code != tt.status || !strings.Contains(w.Body.String(), tt.saying) {
 				t.Errorf("%d %s, want %d saying %q", w.Code, w.Body.String(), tt.status, tt.saying)
 			}
@@ -54,23 +60,12 @@ func TestAdminToken(t *testing.T) {
 				t.Error("401 without WWW-Authenticate")
 			}
 			// The runtime's profiles are guarded like the load route.
-			d := httptest.NewRequest(http.MethodGet, "/debug/pprof/cmdline", nil)
-			d.RemoteAddr = tt.remote
-			if tt.auth != "" {
-				d.Header.Set("Authorization", tt.auth)
-			}
-			dw := httptest.NewRecorder()
-			srv.Handler().ServeHTTP(dw, d)
-			if dw.Code != tt.status {
-				t.Errorf("GET /debug/pprof/cmdline: %d %s, want %d", dw.Code, dw.Body.String(), tt.status)
+			if d := call(http.MethodGet, "/debug/pprof/cmdline", true); d.Code != tt.status {
+				t.Errorf("GET /debug/pprof/cmdline: %d %s, want %d", d.Code, d.Body.String(), tt.status)
 			}
 			// Read-only routes answer anyone.
-			g := httptest.NewRequest(http.MethodGet, "/models", nil)
-			g.RemoteAddr = tt.remote
-			gw := httptest.NewRecorder()
-			srv.Handler().ServeHTTP(gw, g)
-			if gw.Code != 200 {
-				t.Errorf("GET /models from %s: %d", tt.remote, gw.Code)
+			if g := call(http.MethodGet, "/models", false); g.Code != 200 {
+				t.Errorf("GET /models from %s: %d", tt.remote, g.Code)
 			}
 		})
 	}
