@@ -4,9 +4,9 @@
 # PyTorch peers of the VAE and of DC-VAE (scripts/peer_train.py, Debian's python3-torch on
 # the CPU, the same batch, at THREADS (2) threads and at 1, the faster kept), and prints
 # img/s with two ratios: each family's to the VAE's, measured in the same run so that they
-# compare across machines, and ours to PyTorch's. BENCHTIME (20x) and PEER_STEPS (20) set the iterations timed;
-# FAMILIES, a regular expression, picks families. Not part of make test: run it on a quiet
-# machine.
+# compare across machines, and ours to PyTorch's. BENCHTIME (20x) and PEER_STEPS (20) set
+# the iterations timed; FAMILIES, a regular expression, picks families. Not part of make
+# test: run it on a quiet machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -214,10 +214,10 @@ func TestAVAEGeneratorNoise(t *testing.T) {
 	got := forward(exported, z)
 	atZero := forward(trained, withNoise(func() float32 { return 0 }))
 	drawn := forward(trained, withNoise(func() float32 { return float32(r.NormFloat64()) }))
-	if d := maxAbsDiff32(got, atZero); d > 1e-6 {
+	if d := maxAbsDiff(got, atZero); d > 1e-6 {
 		t.Errorf("exported generator differs from the trained one at ξ = 0 by %g", d)
 	}
-	if d := maxAbsDiff32(atZero, drawn); d < 1e-4 {
+	if d := maxAbsDiff(atZero, drawn); d < 1e-4 {
 		t.Errorf("a draw of ξ changes the trained generator's images by only %g", d)
 	}
 }

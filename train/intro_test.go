@@ -486,24 +486,10 @@ func testIntroShortRun(t *testing.T, fam string) {
 	if average {
 		// The average lags the weights, so it differs from them.
 		w := "decoder/fc/weight"
-		if maxAbsDiff32(ck.Tensors[w], ck.Tensors[statePrefix+emaPrefix+w]) == 0 {
+		if maxAbsDiff(ck.Tensors[w], ck.Tensors[statePrefix+emaPrefix+w]) == 0 {
 			t.Errorf("the moving average of %s equals the weights", w)
 		}
 	}
-}
-
-// maxAbsDiff32 is the largest absolute difference of two float32 slices, +Inf where
-// either holds a NaN (math.Max would carry the NaN, and a NaN passes every "> tol").
-func maxAbsDiff32(a, b []float32) float64 {
-	var d float64
-	for i := range a {
-		e := math.Abs(float64(a[i] - b[i]))
-		if math.IsNaN(e) {
-			return math.Inf(1)
-		}
-		d = math.Max(d, e)
-	}
-	return d
 }
 
 // TestASIntroKeepsItsPosteriors runs the first 100 steps of a 3-epoch AS-IntroVAE run on

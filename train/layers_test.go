@@ -184,10 +184,10 @@ func TestConvForwardAndGradient(t *testing.T) {
 
 // maxAbsDiff is the largest absolute difference of two slices, +Inf where either holds
 // a NaN (math.Max would carry the NaN, and a NaN passes every "> tol").
-func maxAbsDiff(a, b []float64) float64 {
+func maxAbsDiff[T float32 | float64](a, b []T) float64 {
 	d := 0.0
 	for i := range a {
-		e := math.Abs(a[i] - b[i])
+		e := math.Abs(float64(a[i]) - float64(b[i]))
 		if math.IsNaN(e) {
 			return math.Inf(1)
 		}
