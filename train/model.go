@@ -154,14 +154,26 @@ func (m *Model) Forward(backend compute.Backend, name string, input []float32, n
 	if err != nil {
 		return nil, err
 	}
-	args := []any{tensors.FromFlatDataAndDimensions(input, dims...)}
+	// Inputs and outputs are freed on return, as the training step's are: their ONNX
+	// Runtime copies are memory the Go collector does not see.
+	own := []*tensors.Tensor{tensors.FromFlatDataAndDimensions(input, dims...)}
 	for _, p := range params {
-		args = append(args, tensors.FromFlatDataAndDimensions(m.Params[p.Name], p.Shape...))
+		own = append(own, tensors.FromFlatDataAndDimensions(m.Params[p.Name], p.Shape...))
+	}
+	defer func() {
+		for _, x := range own {
+			x.FinalizeAll()
+		}
+	}()
+	args := make([]any, len(own))
+	for i, x := range own {
+		args[i] = x
 	}
 	outs, err := exec.Exec(args...)
 	if err != nil {
 		return nil, fmt.Errorf("net %s: %w", name, err)
 	}
+	own = append(own, outs...)
 	res := map[string][]float32{}
 	for i, o := range net.Outputs {
 		v, err := tensors.CopyFlatData[float32](outs[i])
