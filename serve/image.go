@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/disintegration/imaging"
+	"github.com/latentzoo/latentzoo/pngread"
 )
 
 // decodeBase64 decodes an image sent as text: standard or URL-safe base64, padded or not,
@@ -38,12 +39,14 @@ func decodeBase64(field, s string) ([]byte, error) {
 // decodeImage decodes an encoded image after checking, from its header alone, that it is
 // no larger than maxSide on either side and maxPixels in all, so that no pixel memory is
 // spent on an oversize image. A JPEG's EXIF orientation is applied.
-func decodeImage(field string, data []byte, maxSide, maxPixels int) (image.Image, error) {
+func decodeImage(field string, data []byte, maxSide, maxPixels int) (_ image.Image, err error) {
 	if len(data) == 0 {
 		return nil, badRequest("field %s: empty image", field)
 	}
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
-	if err != nil {
+	cfg, format := image.Config{}, "png"
+	if w, h, ok := pngread.Size(data); ok {
+		cfg.Width, cfg.Height = w, h
+	} else if cfg, format, err = image.DecodeConfig(bytes.NewReader(data)); err != nil {
 		return nil, badRequest("field %s: not a readable image (PNG or JPEG expected): %v", field, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
@@ -55,9 +58,15 @@ func decodeImage(field string, data []byte, maxSide, maxPixels int) (image.Image
 	if int64(cfg.Width)*int64(cfg.Height) > int64(maxPixels) {
 		return nil, badRequest("field %s: %s image is %dx%d = %d pixels; at most %d are accepted", field, format, cfg.Width, cfg.Height, cfg.Width*cfg.Height, maxPixels)
 	}
+	// A PNG goes through pngread, which reuses its inflater from one upload to the next.
 	// Only JPEG carries an EXIF orientation; imaging reads it through a pipe and a
 	// goroutine of its own, which other formats need not pay for.
-	img, err := imaging.Decode(bytes.NewReader(data), imaging.AutoOrientation(format == "jpeg"))
+	var img image.Image
+	if format == "png" {
+		img, err = pngread.Decode(data)
+	} else {
+		img, err = imaging.Decode(bytes.NewReader(data), imaging.AutoOrientation(format == "jpeg"))
+	}
 	if err != nil {
 		return nil, badRequest("field %s: %s image is corrupt or truncated: %v", field, format, err)
 	}
