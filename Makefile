@@ -22,7 +22,7 @@ GOFLAGS_TAGS := $(if $(strip $(BUILD_TAGS)),-tags '$(BUILD_TAGS)')
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo devel)
 GOCMD := $(if $(strip $(BUILD_ENV)),env $(BUILD_ENV)) $(GO)
 
-.PHONY: all deps build run test screenshot bench bench-serve fuzz
+.PHONY: all deps build run test screenshot docs bench bench-serve fuzz
 
 all: build
 
@@ -50,6 +50,10 @@ test: deps
 	$(GOCMD) vet $(GOFLAGS_TAGS) ./...
 	$(GOCMD) test $(GOFLAGS_TAGS) -count=1 -timeout 45m ./...
 	$(GOCMD) test $(GOFLAGS_TAGS) -race -count=1 -timeout 30m $(RACE_PKGS)
+
+# docs draws the README's pictures of the default model again, and the demo's screenshot.
+docs: screenshot
+	scripts/docs-images.sh
 
 # screenshot runs the demo page's browser test and keeps its screenshot as docs/demo.png.
 screenshot: deps
