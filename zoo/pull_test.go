@@ -640,3 +640,39 @@ func TestLockWaitsForContext(t *testing.T) {
 		t.Errorf("second lock: %v, want it to wait until the context ends", err)
 	}
 }
+
+// TestPullEveryBuiltin pulls each entry built into the binary from the builtin source, as
+// latentzoo pull FAMILY/DATASET:TAG does, into an empty store: every file arrives and
+// verifies, and the stored entry is the built-in one.
+func TestPullEveryBuiltin(t *testing.T) {
+	entries, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ParseSource("builtin", SourceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := openStore(t)
+	for _, e := range entries {
+		name := e.Manifest().Name
+		t.Run(name, func(t *testing.T) {
+			n, err := ParseName(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := dst.Pull(context.Background(), s, n, quiet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.UpToDate {
+				t.Errorf("pulled %s into an empty store, and it was up to date", name)
+			}
+			got, err := dst.Get(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameEntry(t, got, e)
+		})
+	}
+}
