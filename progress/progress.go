@@ -63,6 +63,20 @@ type State struct {
 	N, Start, Total int64
 	// Elapsed is the time since New.
 	Elapsed time.Duration
+	// LastN and LastElapsed are N and Elapsed at the last plain line printed; LastElapsed
+	// is 0 before the first.
+	LastN       int64
+	LastElapsed time.Duration
+}
+
+// RecentRate is the count per second done since the last plain line, or since New before
+// it: unlike Rate, it recovers at once from a pause (a stopped process, a machine busy
+// elsewhere).
+func (s State) RecentRate() float64 {
+	if s.LastElapsed <= 0 || s.Elapsed <= s.LastElapsed {
+		return s.Rate()
+	}
+	return float64(s.N-s.LastN) / (s.Elapsed - s.LastElapsed).Seconds()
 }
 
 // Rate is the count per second done since New.
@@ -109,6 +123,7 @@ type Bar struct {
 	total, n int64
 	start    time.Time
 	last     time.Time // of the last plain line
+	lastN    int64     // the count at the last plain line
 	printed  bool      // a plain line has been printed
 	lastLine string
 	finished bool
@@ -162,12 +177,16 @@ func (b *Bar) plain(e Event) {
 		return
 	}
 	now := time.Now()
-	line := b.opts.Line(State{Event: e, N: b.n, Start: b.opts.Start, Total: b.total, Elapsed: now.Sub(b.start)})
+	st := State{Event: e, N: b.n, Start: b.opts.Start, Total: b.total, Elapsed: now.Sub(b.start)}
+	if b.printed {
+		st.LastN, st.LastElapsed = b.lastN, b.last.Sub(b.start)
+	}
+	line := b.opts.Line(st)
 	if line == "" || e == End && line == b.lastLine { // a task that ends as its last line said prints it once
 		return
 	}
 	fmt.Fprintln(b.w, line)
-	b.last, b.printed, b.lastLine = now, true, line
+	b.last, b.lastN, b.printed, b.lastLine = now, b.n, true, line
 }
 
 // Set moves the task to count n.

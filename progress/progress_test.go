@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -109,5 +110,27 @@ func TestIsTerminal(t *testing.T) {
 		if IsTerminal(tc.w) {
 			t.Errorf("%s is taken for a terminal", tc.name)
 		}
+	}
+}
+
+func TestRates(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		s            State
+		rate, recent float64
+	}{
+		{"nothing yet", State{}, 0, 0},
+		{"first line", State{N: 30, Start: 10, Elapsed: 10 * time.Second}, 2, 2},
+		{"after a pause", State{N: 110, Elapsed: 100 * time.Second, LastN: 100, LastElapsed: 98 * time.Second}, 1.1, 5},
+		{"same instant as the last line", State{N: 40, Elapsed: 20 * time.Second, LastN: 40, LastElapsed: 20 * time.Second}, 2, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.s.Rate(); math.Abs(got-tc.rate) > 1e-9 {
+				t.Errorf("Rate = %v, want %v", got, tc.rate)
+			}
+			if got := tc.s.RecentRate(); math.Abs(got-tc.recent) > 1e-9 {
+				t.Errorf("RecentRate = %v, want %v", got, tc.recent)
+			}
+		})
 	}
 }

@@ -35,9 +35,10 @@ func newProgress(w io.Writer, total, startStep int64, batchSize int) *trainProgr
 }
 
 // progressLine is the plain line of state s: "step 120/1000 [===     ]  12% loss 3.2 |
-// 5400 img/s | ETA 1m30s".
+// 5400 img/s | ETA 1m30s", the rate and ETA from the steps since the last line, so that
+// they read true again as soon as a paused run goes on.
 func progressLine(s progress.State, loss float64, batchSize int) string {
-	ips := s.Rate() * float64(batchSize)
+	ips := s.RecentRate() * float64(batchSize)
 	eta := "?"
 	if ips > 0 {
 		left := float64((s.Total-s.N)*int64(batchSize)) / ips
