@@ -42,12 +42,13 @@ func TestBuiltinEntriesReconstruct(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer model.Close()
-			m, err := Reconstruction(model.Reconstructor(""), set, 256, nil)
+			kept := &keeping{r: model.Reconstructor("")}
+			m, err := Reconstruction(kept, set, 256, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			measured := m.Map("test_")
-			orig, rec, err := keptClass(e, model, set)
+			orig, rec, err := keptClass(e, set, kept.out)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,9 +72,22 @@ func TestBuiltinEntriesReconstruct(t *testing.T) {
 	}
 }
 
+// keeping is a Reconstructor that keeps every reconstruction r made, in order, so that
+// the yardstick can classify the very images the metrics were measured on.
+type keeping struct {
+	r   Reconstructor
+	out []float32
+}
+
+func (k *keeping) Reconstruct(images []float32, n int) ([]float32, error) {
+	out, err := k.r.Reconstruct(images, n)
+	k.out = append(k.out, out...)
+	return out, err
+}
+
 // keptClass is the accuracy of the yardstick the entry's card names on the test split
-// and on model's reconstructions of it.
-func keptClass(e zoo.Entry, model *autoencoder.Model, set *dataset.Set) (orig, rec float64, err error) {
+// and on recs, the entry's reconstructions of it.
+func keptClass(e zoo.Entry, set *dataset.Set, recs []float32) (orig, rec float64, err error) {
 	ref := e.Manifest().Yardstick
 	if ref == nil {
 		return 0, 0, fmt.Errorf("%s names no yardstick (run latentzoo eval on the entry's folder)", e.Manifest().Name)
@@ -94,27 +108,15 @@ func keptClass(e zoo.Entry, model *autoencoder.Model, set *dataset.Set) (orig, r
 	if got := net.Ref(); got != *ref {
 		return 0, 0, fmt.Errorf("the built-in yardstick is %s, the card was measured on %s", got.Digest, ref.Digest)
 	}
-	_, predicted, err := net.Run(set.Images, set.N, 256)
-	if err != nil {
+	accuracy := func(images []float32) (float64, error) {
+		_, predicted, err := net.Run(images, set.N, 256)
+		return yardstick.Accuracy(predicted, set.Labels), err
+	}
+	if orig, err = accuracy(set.Images); err != nil {
 		return 0, 0, err
 	}
-	orig = yardstick.Accuracy(predicted, set.Labels)
-	r := model.Reconstructor("")
-	size := set.ImageSize()
-	predicted = predicted[:0]
-	for lo := 0; lo < set.N; lo += 256 {
-		hi := min(lo+256, set.N)
-		out, err := r.Reconstruct(set.Images[lo*size:hi*size], hi-lo)
-		if err != nil {
-			return 0, 0, err
-		}
-		_, p, err := net.Run(out, hi-lo, 256)
-		if err != nil {
-			return 0, 0, err
-		}
-		predicted = append(predicted, p...)
-	}
-	return orig, yardstick.Accuracy(predicted, set.Labels), nil
+	rec, err = accuracy(recs)
+	return orig, rec, err
 }
 
 // TestBuiltinYardsticks measures every built-in classifier on its data set's test split

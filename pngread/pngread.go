@@ -46,7 +46,7 @@ type decoder struct {
 var decoders = sync.Pool{New: func() any { return new(decoder) }}
 
 // Decode decodes the PNG file data. Like image/png, it allocates the whole image the
-// header asks for: check the size first (image.DecodeConfig) when data is untrusted.
+// header asks for: check the size first (Size) when data is untrusted.
 func Decode(data []byte) (image.Image, error) {
 	d := decoders.Get().(*decoder)
 	img, ok := d.decode(data)
