@@ -45,9 +45,11 @@ run: deps build
 RACE_PKGS := ./serve ./autoencoder ./zoo/... ./infer ./cmd/...
 
 # test is CI: vet and every test, with the data sets and ONNX Runtime in place, then the
-# concurrent packages' tests again under the race detector.
+# concurrent packages' tests again under the race detector. The XLA GPU backend is only
+# vetted (it builds; it runs where a GPU is: scripts/gpu-check.sh).
 test: deps
 	$(GOCMD) vet $(GOFLAGS_TAGS) ./...
+	$(GOCMD) vet -tags onnx,xla ./train ./cmd/latentzoo
 	$(GOCMD) test $(GOFLAGS_TAGS) -count=1 -timeout 45m ./...
 	$(GOCMD) test $(GOFLAGS_TAGS) -race -count=1 -timeout 30m $(RACE_PKGS)
 

@@ -23,7 +23,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 log "latentzoo's TrainStep on ONNX Runtime"
-go test -tags onnx -run '^$' -bench "TrainStep/($families)/onnx" -benchtime "${BENCHTIME:-20x}" -timeout 0 ./train |
+go test -tags onnx -run '^$' -bench "TrainStep/($families)/onnx:cpu" -benchtime "${BENCHTIME:-20x}" -timeout 0 ./train |
 	tee -a /dev/stderr | awk '/img\/s/ { split($1, p, "/"); for (i = 2; i <= NF; i++) if ($(i) == "img/s") print p[2], $(i-1) }' >"$work/ours"
 # PyTorch at THREADS and at 1 thread, its faster taken: on these machines 2 threads of
 # OpenMP spin against each other and run slower than one.

@@ -1,7 +1,9 @@
 package train
 
 import (
+	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/gomlx/compute"
 	_ "github.com/gomlx/compute/gobackend" // The pure-Go backend, always available.
@@ -29,5 +31,22 @@ func NewBackend(config string) (compute.Backend, error) {
 }
 
 // resolveBackend completes a backend configuration, e.g. with the ONNX Runtime library's
-// path; backends compiled in behind build tags set it.
+// path; each backend compiled in behind a build tag wraps it, handling its own
+// configurations and handing on the rest.
 var resolveBackend = func(config string) (string, error) { return config, nil }
+
+// gpuBackends are the configurations of the GPU backends compiled in, each added by its
+// file's init.
+var gpuBackends []string
+
+// GPUBackends lists the backends compiled into this binary that need a GPU; NewBackend
+// says what a machine lacks for one.
+func GPUBackends() []string { return gpuBackends }
+
+// nvidiaGPU says why this machine cannot run a CUDA backend, if it has no NVIDIA device.
+func nvidiaGPU() error {
+	if m, _ := filepath.Glob("/dev/nvidia[0-9]*"); len(m) == 0 {
+		return errors.New("no NVIDIA GPU here (no /dev/nvidia0)")
+	}
+	return nil
+}

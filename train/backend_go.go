@@ -6,5 +6,5 @@ package train
 // tag, the pure-Go one.
 func DefaultBackend() string { return GoBackend }
 
-// Backends lists the backends compiled into this binary.
+// Backends lists the backends compiled into this binary that run on every machine.
 func Backends() []string { return []string{GoBackend} }

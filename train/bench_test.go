@@ -8,14 +8,22 @@ import (
 
 // BenchmarkTrainStep measures one training iteration (every phase; the default backbone,
 // each family's defaults on Fashion-MNIST, batch size included) of every registered
-// family, side by side, on every backend compiled in; it reports images per second.
+// family, side by side, on every backend compiled in that this machine can run (the GPU
+// ones where NewBackend can make them); it reports images per second.
 func BenchmarkTrainStep(b *testing.B) {
 	data, err := dataset.Load("fashion-mnist", dataset.Train, 32, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
+	backends := Backends()
+	for _, be := range GPUBackends() {
+		if gb, err := NewBackend(be); err == nil {
+			gb.Finalize()
+			backends = append(backends, be)
+		}
+	}
 	for _, fam := range Families() {
-		for _, be := range Backends() {
+		for _, be := range backends {
 			b.Run(fam+"/"+be, func(b *testing.B) {
 				benchTrainStep(b, fam, be, data)
 			})

@@ -505,7 +505,7 @@ func TestASIntroKeepsItsPosteriors(t *testing.T) {
 	if err := run(context.Background(), cfg, dir, io.Discard, nil, 100); err != nil {
 		t.Fatal(err)
 	}
-	recs := introLog(t, dir)
+	recs := runLog(t, dir)
 	last := recs[len(recs)-1]
 	kl, rec := last.Metrics["encoder/kl"], last.Metrics["decoder/rec"]
 	t.Logf("steps %d: real KL %.1f, reconstruction error %.1f", last.Step, kl, rec)
@@ -514,8 +514,8 @@ func TestASIntroKeepsItsPosteriors(t *testing.T) {
 	}
 }
 
-// introLog reads a run's loss log.
-func introLog(t *testing.T, dir string) []LogRecord {
+// runLog reads a run's loss log.
+func runLog(t *testing.T, dir string) []LogRecord {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(dir, logFile))
 	if err != nil {

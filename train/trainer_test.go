@@ -132,7 +132,7 @@ func shortRun(t *testing.T, cfg Config) (dir string, recs []LogRecord, took time
 		t.Fatal(err)
 	}
 	took = time.Since(start)
-	recs = introLog(t, dir)
+	recs = runLog(t, dir)
 	if last := recs[len(recs)-1]; !last.Finished || last.Step != int64(cfg.Steps) {
 		t.Fatalf("last log line %+v", last)
 	}

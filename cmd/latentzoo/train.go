@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -75,7 +76,7 @@ func runTrain(args []string) error {
 	fs.Int64Var(&c.Seed, "seed", c.Seed, "seed of initialisation, data order and noise")
 	fs.IntVar(&c.CheckpointEvery, "checkpoint-every", c.CheckpointEvery, "steps between checkpoints")
 	fs.IntVar(&c.LogEvery, "log-every", c.LogEvery, "steps between loss log lines")
-	fs.StringVar(&c.Backend, "backend", "", "GoMLX backend (default "+train.DefaultBackend()+"; compiled in: "+strings.Join(train.Backends(), ", ")+")")
+	fs.StringVar(&c.Backend, "backend", "", "GoMLX backend (default "+train.DefaultBackend()+"; compiled in: "+strings.Join(slices.Concat(train.Backends(), train.GPUBackends()), ", ")+")")
 	fs.IntVar(&c.Backbone.Resolution, "resolution", c.Backbone.Resolution, "image resolution")
 	fs.IntVar(&c.Backbone.Channels, "channels", c.Backbone.Channels, "image channels: 1 or 3")
 	fs.Var(&widths, "widths", "encoder channel widths, comma-separated")
