@@ -176,6 +176,56 @@ func TestClient(t *testing.T) {
 	}
 }
 
+// TestClientEditExamplesLoad drives the client's remaining calls against real servers:
+// /edit and /examples on the edit server (a Fashion-MNIST model with attribute
+// directions), /load on a server with a store.
+func TestClientEditExamplesLoad(t *testing.T) {
+	ctx := context.Background()
+	client := func(t *testing.T, srv *Server) *api.Client {
+		ts := httptest.NewServer(srv.Handler())
+		t.Cleanup(ts.Close)
+		c, err := api.NewClient(ts.URL, ts.Client())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	c := client(t, newEditServer(t))
+	seed := int64(5)
+	ex, err := c.Examples(ctx, gaussianName, 3, &seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Model != gaussianName || ex.Split != "test" || len(ex.Examples) != 3 {
+		t.Errorf("examples: %s %s with %d images; want %s test with 3", ex.Model, ex.Split, len(ex.Examples), gaussianName)
+	}
+	again, err := c.Examples(ctx, gaussianName, 3, &seed)
+	if err != nil || !slices.Equal(again.Examples, ex.Examples) {
+		t.Errorf("the same seed drew other examples (%v)", err)
+	}
+	z := latentOf(32, func(i int) float32 { return float32(i)/16 - 1 })
+	ed, err := c.Edit(ctx, &api.Request{Model: gaussianName, Z: [][]float32{z}, Attributes: map[string]float64{"up": 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := latentOf(32, func(i int) float32 { return z[i] + 1 }); len(ed.Images) != 1 || len(ed.Z) != 1 || !near(ed.Z[0], want, 1e-6) {
+		t.Errorf("edit: %d images, latent %v; want one, %v", len(ed.Images), ed.Z, want)
+	}
+
+	srv, _ := storeServer(t)
+	c = client(t, srv)
+	ld, err := c.Load(ctx, sphereName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ld.Loaded != sphereName || ld.Replaced || ld.Model.Name != sphereName {
+		t.Errorf("load: %+v; want %s newly loaded", ld, sphereName)
+	}
+	if list, err := c.Models(ctx); err != nil || len(list.Models) != 2 {
+		t.Errorf("after the load the server lists %+v (%v); want two models", list, err)
+	}
+}
+
 func TestClientErrors(t *testing.T) {
 	c := testClient(t)
 	ctx := context.Background()
