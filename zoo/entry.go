@@ -123,7 +123,8 @@ func WriteEntry(dir string, m *Manifest, files map[string][]byte) error {
 	if err != nil {
 		return fmt.Errorf("write entry %s: %w", dir, err)
 	}
-	parent, base := filepath.Split(filepath.Clean(dir))
+	dir = filepath.Clean(dir)
+	parent, base := filepath.Dir(dir), filepath.Base(dir) // "." for a bare name, where Split gives ""
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return fmt.Errorf("write entry: %w", err)
 	}

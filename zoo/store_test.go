@@ -121,6 +121,30 @@ func TestWriteEntryRoundTrip(t *testing.T) {
 	}
 }
 
+// TestWriteEntryRelative writes entries to folders named relative to the working
+// directory, a bare name among them (export -out NAME), and opens each again.
+func TestWriteEntryRelative(t *testing.T) {
+	for _, dir := range []string{"entry", "./entry", "entry/", "sub/entry"} {
+		t.Run(dir, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			m := testManifest("vae/fashion-mnist:v1")
+			if err := WriteEntry(dir, m, testFiles("v1")); err != nil {
+				t.Fatal(err)
+			}
+			e, err := OpenDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Manifest().Name != m.Name {
+				t.Errorf("reopened %s, want %s", e.Manifest().Name, m.Name)
+			}
+			if got := entries(t, filepath.Dir(filepath.Clean(dir))); !slices.Contains(got, "entry") || slices.ContainsFunc(got, func(n string) bool { return strings.Contains(n, ".tmp-") }) {
+				t.Errorf("the entry's parent holds %q: want the entry and no temporary folder", got)
+			}
+		})
+	}
+}
+
 func TestWriteEntryRejects(t *testing.T) {
 	tests := []struct {
 		name    string
