@@ -5,7 +5,7 @@
 #
 #   scripts/gpu-check.sh build   here: the train package's test binary with the XLA
 #                                backend (-tags xla, gzipped) and Fashion-MNIST's training
-#                                splits into .gpu/ (about 53 MB), to carry to the machine.
+#                                splits into .gpu/ (about 51 MB), to carry to the machine.
 #   scripts/gpu-check.sh         there, from the repository root with .gpu/ beside it:
 #                                TestGPUBackendsMatchCPU on xla:cuda (every family's first
 #                                two steps against the pure-Go backend), the TrainStep

@@ -108,7 +108,13 @@ func TestRouteMatcher(t *testing.T) {
 // testClient is an api.Client of the test server over a real HTTP connection.
 func testClient(t *testing.T) *api.Client {
 	t.Helper()
-	ts := httptest.NewServer(testServer.Handler())
+	return clientOf(t, testServer)
+}
+
+// clientOf is a client of srv behind a real HTTP listener, closed when the test ends.
+func clientOf(t *testing.T, srv *Server) *api.Client {
+	t.Helper()
+	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	c, err := api.NewClient(ts.URL, ts.Client())
 	if err != nil {
@@ -181,16 +187,7 @@ func TestClient(t *testing.T) {
 // directions), /load on a server with a store.
 func TestClientEditExamplesLoad(t *testing.T) {
 	ctx := context.Background()
-	client := func(t *testing.T, srv *Server) *api.Client {
-		ts := httptest.NewServer(srv.Handler())
-		t.Cleanup(ts.Close)
-		c, err := api.NewClient(ts.URL, ts.Client())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	c := client(t, newEditServer(t))
+	c := clientOf(t, newEditServer(t))
 	seed := int64(5)
 	ex, err := c.Examples(ctx, gaussianName, 3, &seed)
 	if err != nil {
@@ -213,7 +210,7 @@ func TestClientEditExamplesLoad(t *testing.T) {
 	}
 
 	srv, _ := storeServer(t)
-	c = client(t, srv)
+	c = clientOf(t, srv)
 	ld, err := c.Load(ctx, sphereName)
 	if err != nil {
 		t.Fatal(err)
