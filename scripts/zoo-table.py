@@ -13,7 +13,7 @@ for path in sorted(glob.glob(os.path.join(root, "*", "*", "*", "manifest.json"))
     if m["family"] == "classifier":  # a yardstick
         continue
     run, x = m["run"], m["metrics"]
-    training = f'{run["epochs"]:g} epochs, {run["seconds"] / 3600:.1f} h'
+    training = f'{round(run["epochs"], 1):g} epochs, {run["seconds"] / 3600:.1f} h'
     if run.get("checkpoint") == "best":
         training += f', best step {run["checkpoint_step"]:,}'
     rows.append((
