@@ -37,7 +37,7 @@ build:
 
 # run serves the zoo on $(ADDR).
 run: deps build
-	./latentzoo serve -addr $(ADDR) -default vae/fashion-mnist:v1
+	./latentzoo serve -addr $(ADDR)
 
 # RACE_PKGS are the packages with concurrency, whose tests CI also runs under the race
 # detector: the server and its batcher, the inference package, the zoo's pulls, the ONNX

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,7 +33,7 @@ func TestMain(m *testing.M) {
 }
 
 // freePort is a loopback port nothing listens on.
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -50,28 +48,8 @@ func freePort(t *testing.T) string {
 // no reset and no cut answer. The clients behave as a load balancer does: they go on
 // sending until /readyz turns 503, then send nothing new to this server.
 func TestDrainFailsNobody(t *testing.T) {
-	addr := freePort(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^$", "--", "serve", "--addr", addr, "--model", "vae/fashion-mnist:v1", "--drain", "1s", "--log-level", "warn")
-	cmd.Env = append(os.Environ(), envServe+"=1", "LATENTZOO_HOME="+t.TempDir())
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	base := "http://" + addr
-	ready := false
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(base + "/readyz"); err == nil {
-			resp.Body.Close()
-			if ready = resp.StatusCode == 200; ready {
-				break
-			}
-		}
-	}
-	if !ready {
-		t.Fatalf("server not ready:\n%s", stderr.String())
-	}
+	srv := startServe(t, 50*time.Millisecond, "--model", "vae/fashion-mnist:v1", "--drain", "1s", "--log-level", "warn")
+	base := srv.base
 	var ok, refused, failed, unready atomic.Int64
 	var gone atomic.Bool // a /readyz read 503: the "balancer" sends no more
 	var failures sync.Map
@@ -132,19 +110,7 @@ func TestDrainFailsNobody(t *testing.T) {
 	}()
 	time.Sleep(time.Second)
 	before := ok.Load()
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("server exited with %v:\n%s", err, stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("server did not exit after SIGTERM")
-	}
+	srv.stop(t)
 	time.Sleep(200 * time.Millisecond) // clients now meet a closed port
 	close(stop)
 	wg.Wait()

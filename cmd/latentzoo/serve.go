@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -38,7 +39,7 @@ func runServe(args []string) error {
 	var models names
 	var ortLib string
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "`address` to listen on")
-	fs.Var(&models, "model", "entry `name` to serve, family/dataset[:tag]; repeat for more; the first is the default (default: every built-in entry)")
+	fs.Var(&models, "model", "entry `name` to serve, family/dataset[:tag]; repeat for more; the first is the default (default: every built-in entry, "+defaultBuiltin+" first)")
 	fs.StringVar(&cfg.DefaultModel, "default", "", "entry `name` that serves requests naming no model (default: the first served)")
 	fs.StringVar(&cfg.Device, "device", infer.DeviceCPU, "where ONNX Runtime runs: cpu or cuda (falls back to cpu, with a warning, when CUDA does not load)")
 	fs.StringVar(&ortLib, "ort-lib", "", "`path` of libonnxruntime.so (default: $"+infer.EnvLibrary+", else .deps/onnxruntime/ above the working directory or the binary)")
@@ -86,8 +87,11 @@ func runServe(args []string) error {
 	return errors.Join(srv.ListenAndServe(ctx), srv.Close())
 }
 
+// defaultBuiltin is the entry served by default when no --model is named.
+const defaultBuiltin = "vae/fashion-mnist:v1"
+
 // resolveModels finds the named entries in the local store, then among the built-in ones;
-// with no names, it returns every built-in entry.
+// with no names, it returns every built-in autoencoder, defaultBuiltin first.
 func resolveModels(list []string) ([]zoo.Entry, error) {
 	if len(list) == 0 {
 		all, err := zoo.Builtin()
@@ -98,6 +102,10 @@ func resolveModels(list []string) ([]zoo.Entry, error) {
 		entries := zoo.Autoencoders(all)
 		if len(entries) == 0 {
 			return nil, errors.New("this binary has no built-in entries: name one with --model")
+		}
+		// The first is the default: the VAE, the zoo's reference, where it is built in.
+		if i := slices.IndexFunc(entries, func(e zoo.Entry) bool { return e.Manifest().Name == defaultBuiltin }); i > 0 {
+			entries = append(append([]zoo.Entry{entries[i]}, entries[:i]...), entries[i+1:]...)
 		}
 		return entries, nil
 	}
