@@ -114,7 +114,7 @@ func Entry(runDir string, name zoo.Name, opts EntryOptions) (*zoo.Manifest, map[
 		files[dst] = data
 	}
 	man.Training = json.RawMessage(bytes.TrimSpace(files[ConfigFile]))
-	if man.Run, err = summarize(files[LogFile], cfg.BatchSize); err != nil {
+	if man.Run, err = summarize(files[LogFile], cfg.BatchSize, m.Step); err != nil {
 		return nil, nil, fmt.Errorf("run %s: %w", runDir, err)
 	}
 	if opts.Checkpoint == train.BestCheckpoint {
@@ -124,9 +124,11 @@ func Entry(runDir string, name zoo.Name, opts EntryOptions) (*zoo.Manifest, map[
 	return man, files, nil
 }
 
-// summarize reads a loss log: the last line's metrics, the steps, and the time and
-// throughput of the whole run (each line's rate covers the steps since the line before).
-func summarize(log []byte, batchSize int) (*zoo.RunSummary, error) {
+// summarize reads a loss log: the steps, time and throughput of the whole run (each line's
+// rate covers the steps since the line before), and the metrics of its last line at or
+// before step, the exported checkpoint's, so that a card shows the losses of the weights
+// it ships even when the run trained on past them.
+func summarize(log []byte, batchSize int, step int64) (*zoo.RunSummary, error) {
 	var s zoo.RunSummary
 	var prev int64
 	sc := bufio.NewScanner(bytes.NewReader(log))
@@ -142,7 +144,10 @@ func summarize(log []byte, batchSize int) (*zoo.RunSummary, error) {
 			s.Seconds += float64((rec.Step-prev)*int64(batchSize)) / rec.ImgPerS
 		}
 		prev = rec.Step
-		s.Steps, s.Epochs, s.Final, s.Backend = rec.Step, rec.Epoch, rec.Metrics, rec.Backend
+		s.Steps, s.Epochs, s.Backend = rec.Step, rec.Epoch, rec.Backend
+		if rec.Step <= step || s.Final == nil {
+			s.Final, s.FinalStep = rec.Metrics, rec.Step
+		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("loss log: %w", err)

@@ -159,3 +159,44 @@ func TestEntryRefusesWrongFamily(t *testing.T) {
 		t.Fatalf("err = %v, want a family mismatch", err)
 	}
 }
+
+// TestSummarize reads loss logs: the run's steps, epochs and time are the whole log's, the
+// metrics those of the last line at or before the exported step, and FID lines are skipped.
+func TestSummarize(t *testing.T) {
+	const log = `{"step":50,"epoch":0.5,"metrics":{"loss":3},"img_per_s":100,"backend":"onnx:cpu"}
+{"step":100,"epoch":1,"metrics":{"loss":2},"img_per_s":50,"backend":"onnx:cpu"}
+{"step":100,"fid_samples":80.5}
+{"step":150,"epoch":1.5,"metrics":{"loss":1},"img_per_s":100,"backend":"onnx:cpu"}
+`
+	tests := []struct {
+		name      string
+		step      int64
+		wantLoss  float64
+		wantFinal int64
+	}{
+		{"last checkpoint", 150, 1, 150},
+		{"between lines", 120, 2, 100},
+		{"on a line", 100, 2, 100},
+		{"before the first line", 10, 3, 50},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := summarize([]byte(log), 2, tt.step)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Steps != 150 || s.Epochs != 1.5 || s.Backend != "onnx:cpu" {
+				t.Errorf("steps %d, epochs %g, backend %q; want the whole run's 150, 1.5, onnx:cpu", s.Steps, s.Epochs, s.Backend)
+			}
+			if want := 50*2/100.0 + 50*2/50.0 + 50*2/100.0; s.Seconds != want {
+				t.Errorf("seconds %g, want %g", s.Seconds, want)
+			}
+			if s.Final["loss"] != tt.wantLoss || s.FinalStep != tt.wantFinal {
+				t.Errorf("final loss %g at step %d, want %g at %d", s.Final["loss"], s.FinalStep, tt.wantLoss, tt.wantFinal)
+			}
+		})
+	}
+	if _, err := summarize(nil, 2, 0); err == nil {
+		t.Error("an empty log summarized without error")
+	}
+}

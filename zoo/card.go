@@ -30,7 +30,12 @@ func ModelCard(m *Manifest) []byte {
 
 	p("## Training\n\n")
 	if m.Run != nil {
-		p("%d steps (%.1f epochs) on the `%s` backend, %.0f s at %.0f images/s. Final loss-log line:", m.Run.Steps, m.Run.Epochs, m.Run.Backend, m.Run.Seconds, m.Run.ImgPerSec)
+		p("%d steps (%.1f epochs) on the `%s` backend, %.0f s at %.0f images/s.", m.Run.Steps, m.Run.Epochs, m.Run.Backend, m.Run.Seconds, m.Run.ImgPerSec)
+		if m.Run.FinalStep > 0 && m.Run.FinalStep < m.Run.Steps {
+			p(" Loss-log line of step %d, the last up to the exported checkpoint:", m.Run.FinalStep)
+		} else {
+			p(" Final loss-log line:")
+		}
 		for _, k := range sortedKeys(m.Run.Final) {
 			p(" %s %.4g;", k, m.Run.Final[k])
 		}

@@ -97,9 +97,12 @@ func (m *Manifest) IsClassifier() bool { return m.Kind == KindClassifier }
 
 // RunSummary describes how an entry's training run went.
 type RunSummary struct {
-	Steps     int64              `json:"steps"`
-	Epochs    float64            `json:"epochs"`
-	Final     map[string]float64 `json:"final"` // the loss log's last line of metrics
+	Steps  int64   `json:"steps"`
+	Epochs float64 `json:"epochs"`
+	// Final is the metrics of the loss log's last line at or before the exported
+	// checkpoint's step, FinalStep that line's step.
+	Final     map[string]float64 `json:"final"`
+	FinalStep int64              `json:"final_step,omitempty"`
 	ImgPerSec float64            `json:"img_per_s"`
 	Seconds   float64            `json:"seconds"`
 	Backend   string             `json:"backend"`
