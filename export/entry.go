@@ -126,8 +126,9 @@ func Entry(runDir string, name zoo.Name, opts EntryOptions) (*zoo.Manifest, map[
 
 // summarize reads a loss log: the steps, time and throughput of the whole run (each line's
 // rate covers the steps since the line before), and the metrics of its last line at or
-// before step, the exported checkpoint's, so that a card shows the losses of the weights
-// it ships even when the run trained on past them.
+// before step, the exported checkpoint's (the first line's when step precedes them all),
+// so that a card shows the losses of the weights it ships even when the run trained on
+// past them.
 func summarize(log []byte, batchSize int, step int64) (*zoo.RunSummary, error) {
 	var s zoo.RunSummary
 	var prev int64

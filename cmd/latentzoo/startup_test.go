@@ -97,8 +97,8 @@ func TestServeEveryBuiltin(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("GET /models lists %v, want every built-in autoencoder %v", got, want)
 	}
-	if list.Default != "vae/fashion-mnist:v1" {
-		t.Errorf("default model %q, want vae/fashion-mnist:v1", list.Default)
+	if list.Default != defaultBuiltin {
+		t.Errorf("default model %q, want %s", list.Default, defaultBuiltin)
 	}
 	s.stop(t)
 }
