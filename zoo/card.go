@@ -15,7 +15,7 @@ func ModelCard(m *Manifest) []byte {
 	var b bytes.Buffer
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("# %s\n\n", m.Name)
-	p("A %s trained on %s by latentzoo's own `train` and `export` commands; metrics by `latentzoo eval`.\n\n", m.Family, m.Dataset)
+	p("A model of the `%s` family trained on %s by latentzoo's own `train` and `export` commands; metrics by `latentzoo eval`.\n\n", m.Family, m.Dataset)
 
 	if path, ok := m.Pictures[PictureSheet]; ok {
 		p("![Test images, their reconstructions, prior samples and an interpolation](%s)\n\n", path)
