@@ -42,8 +42,12 @@ func TestRepository(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := 3 * len(entries); len(names) != want {
-		t.Errorf("%d models (%v), want %d: encoder, decoder and reconstruct per entry", len(names), names, want)
+	want := 0
+	for _, e := range entries {
+		want += len(e.Manifest().Graphs) + 1
+	}
+	if len(names) != want {
+		t.Errorf("%d models (%v), want %d: one per graph and a reconstruct ensemble per entry", len(names), names, want)
 	}
 	configs := map[string]*modelconfig.ModelConfig{}
 	for _, name := range names {

@@ -19,10 +19,19 @@ func TestFigure(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "sheet.png")
 	args := []string{"-out", out, "-n", "4", "-scale", "1"}
+	// The test images, then per entry a reconstruction row per graph but the encoder
+	// (AVAE's decoder and generator), its samples and an interpolation.
+	rows, firstSamples := 1, 0
 	for _, e := range entries {
-		if !e.Manifest().IsClassifier() { // a yardstick draws no images
-			args = append(args, e.Manifest().Name)
+		m := e.Manifest()
+		if m.IsClassifier() { // a yardstick draws no images
+			continue
 		}
+		if firstSamples == 0 {
+			firstSamples = rows + len(m.Graphs) - 1
+		}
+		args = append(args, m.Name)
+		rows += len(m.Graphs) - 1 + 2
 	}
 	if err := runFigure(args); err != nil {
 		t.Fatal(err)
@@ -37,13 +46,11 @@ func TestFigure(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Cells are 32 pixels high with 4 between rows and around the sheet.
-	rows := 1 + 3*(len(args)-6) // the test images, then 3 rows per entry named
-
 	if h := im.Bounds().Dy(); h != 4+rows*(32+4) {
 		t.Errorf("sheet is %d pixels high, want %d rows", h, rows)
 	}
 	// The images are not blank: the last cell of the first sample row has some ink.
-	x0, y0 := im.Bounds().Dx()-4-32, 4+2*(32+4)
+	x0, y0 := im.Bounds().Dx()-4-32, 4+firstSamples*(32+4)
 	ink := false
 	for y := y0; y < y0+32; y++ {
 		for x := x0; x < x0+32; x++ {
