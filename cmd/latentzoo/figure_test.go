@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/latentzoo/latentzoo/figure"
 	"github.com/latentzoo/latentzoo/zoo"
 )
 
@@ -19,19 +20,20 @@ func TestFigure(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "sheet.png")
 	args := []string{"-out", out, "-n", "4", "-scale", "1"}
-	// The test images, then per entry a reconstruction row per graph but the encoder
-	// (AVAE's decoder and generator), its samples and an interpolation.
+	// The test images, then per entry a reconstruction row per decoding graph (AVAE's
+	// decoder and generator), its samples and an interpolation.
 	rows, firstSamples := 1, 0
 	for _, e := range entries {
 		m := e.Manifest()
 		if m.IsClassifier() { // a yardstick draws no images
 			continue
 		}
+		decoders := len(figure.GraphRoles(m.Graphs))
 		if firstSamples == 0 {
-			firstSamples = rows + len(m.Graphs) - 1
+			firstSamples = rows + decoders
 		}
 		args = append(args, m.Name)
-		rows += len(m.Graphs) - 1 + 2
+		rows += decoders + 2
 	}
 	if err := runFigure(args); err != nil {
 		t.Fatal(err)
